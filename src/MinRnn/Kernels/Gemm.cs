@@ -1,0 +1,214 @@
+using System.Runtime.InteropServices;
+
+namespace MinRnn.Kernels;
+
+/// <summary>
+/// Single-precision matrix product C = op(A) · op(B) (or C += ...), row-major, any shape.
+/// Blocked in the GotoBLAS / BLIS manner: B is packed into panels of 2 vectors' width and KC rows
+/// that stay in L1, A into 8-row micro-panels of an MC x KC block that stays in L2, and an 8 x 2W
+/// register tile (<see cref="GemmMicroKernel"/>) does the arithmetic. Threads split the C tiles with
+/// a fixed partition and every element is summed in the same order, so results do not depend on the
+/// thread count. <see cref="GemmReference"/> is the plain oracle.
+/// </summary>
+public static unsafe class Gemm
+{
+    const int KC = 256;   // depth of a packed block: an 8 x 256 A micro-panel is 8 KB, a 32 x 256 B panel 32 KB
+    const int MC = 128;   // rows of A packed at once (128 KB, in L2)
+    const int NC = 3072;  // columns of B packed at once (3 MB at KC = 256, in L3)
+    const long SerialFlops = 1L << 18; // smaller products are not worth waking the team
+
+    /// <summary>
+    /// C[m, n] = op(A) · op(B), or C += op(A) · op(B) when <paramref name="accumulate"/> is set.
+    /// op(A) is m x k: A is stored [m, k], or [k, m] when <paramref name="transposeA"/>;
+    /// op(B) is k x n: B is stored [k, n], or [n, k] when <paramref name="transposeB"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not
+    /// match its shape, or C overlaps A or B.</exception>
+    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
+        bool transposeA = false, bool transposeB = false, bool accumulate = false)
+    {
+        Validate(a.Length, b.Length, c.Length, m, n, k, transposeA, transposeB);
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+        {
+            if (Overlaps(pc, c.Length, pa, a.Length) || Overlaps(pc, c.Length, pb, b.Length))
+                throw new ArgumentException($"Gemm: C [{m}, {n}] overlaps an input; the product needs a separate output buffer.");
+            var job = new Job(pa, pb, pc, m, n, k, transposeA, transposeB, accumulate);
+            switch (Simd.Width)
+            {
+                case SimdWidth.Bits512: Run<Simd512, System.Runtime.Intrinsics.Vector512<float>>(job); break;
+                case SimdWidth.Bits256: Run<Simd256, System.Runtime.Intrinsics.Vector256<float>>(job); break;
+                case SimdWidth.Bits128: Run<Simd128, System.Runtime.Intrinsics.Vector128<float>>(job); break;
+                default: Run<SimdScalar, float>(job); break;
+            }
+        }
+    }
+
+    internal static void Validate(int aLength, int bLength, int cLength, int m, int n, int k, bool transposeA, bool transposeB)
+    {
+        string shapes = $"op(A) [{m}, {k}]{(transposeA ? " (stored transposed)" : "")}, op(B) [{k}, {n}]{(transposeB ? " (stored transposed)" : "")}, C [{m}, {n}]";
+        if (m <= 0 || n <= 0 || k <= 0)
+            throw new ArgumentException($"Gemm: every dimension must be positive, got {shapes}.");
+        if (aLength != (long)m * k || bLength != (long)k * n || cLength != (long)m * n)
+            throw new ArgumentException($"Gemm: buffer lengths A={aLength}, B={bLength}, C={cLength} do not match {shapes}.");
+    }
+
+    static bool Overlaps(float* x, int xLength, float* y, int yLength) => x < y + yLength && y < x + xLength;
+
+    readonly struct Job(float* a, float* b, float* c, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate)
+    {
+        public readonly float* A = a, B = b, C = c;
+        public readonly int M = m, N = n, K = k;
+        public readonly bool TransposeA = transposeA, TransposeB = transposeB, Accumulate = accumulate;
+    }
+
+    [ThreadStatic] static AlignedBuffer? packedBCache;
+    [ThreadStatic] static AlignedBuffer? packedACache;
+
+    static void Run<TOps, TV>(Job job) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int nr = GemmMicroKernel.Columns<TOps, TV>();
+        int ncMax = Math.Min(NC, RoundUp(job.N, nr));
+        float* packedB = (packedBCache ??= new AlignedBuffer()).Get(KC * ncMax);
+        int mBlocks = (job.M + MC - 1) / MC;
+        bool parallel = (long)job.M * job.N * job.K >= SerialFlops && Parallelism.Threads > 1;
+
+        Action<WorkerContext> body = ctx =>
+        {
+            float* packedA = (packedACache ??= new AlignedBuffer()).Get(MC * KC);
+            for (int jc = 0; jc < job.N; jc += NC)
+            {
+                int nc = Math.Min(NC, job.N - jc);
+                int panels = (nc + nr - 1) / nr;
+                // With few row blocks, also split the panels so that every thread has work.
+                int groups = Math.Clamp((2 * ctx.Count + mBlocks - 1) / mBlocks, 1, panels);
+                for (int pc = 0; pc < job.K; pc += KC)
+                {
+                    int kc = Math.Min(KC, job.K - pc);
+                    var (p0, p1) = ctx.Range(panels);
+                    for (int p = p0; p < p1; p++)
+                        PackB(job, packedB + (long)p * kc * nr, pc, kc, jc + p * nr, Math.Min(nr, nc - p * nr), nr);
+                    ctx.Sync();
+
+                    var (i0, i1) = ctx.Range(mBlocks * groups);
+                    int packedBlock = -1;
+                    for (int item = i0; item < i1; item++)
+                    {
+                        int block = item / groups, group = item % groups;
+                        int ic = block * MC, mc = Math.Min(MC, job.M - ic);
+                        if (block != packedBlock) { PackA(job, packedA, ic, mc, pc, kc); packedBlock = block; }
+                        int g0 = panels * group / groups, g1 = panels * (group + 1) / groups;
+                        ComputeBlock<TOps, TV>(job, packedA, packedB, ic, mc, jc, nc, pc, kc, g0, g1, nr);
+                    }
+                    ctx.Sync();
+                }
+            }
+        };
+        if (parallel) Parallelism.Run(body);
+        else body(new WorkerContext(0, 1, null));
+    }
+
+    /// <summary>Multiplies the packed A block (rows ic..ic+mc) by packed B panels g0..g1 into C.</summary>
+    static void ComputeBlock<TOps, TV>(Job job, float* packedA, float* packedB, int ic, int mc, int jc, int nc,
+        int pc, int kc, int g0, int g1, int nr) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        const int mr = GemmMicroKernel.Rows;
+        bool overwrite = pc == 0 && !job.Accumulate;
+        float* edge = stackalloc float[mr * 2 * 16];
+        for (int p = g0; p < g1; p++)
+        {
+            int j = jc + p * nr, cols = Math.Min(nr, nc - p * nr);
+            float* bPanel = packedB + (long)p * kc * nr;
+            for (int r = 0; r < mc; r += mr)
+            {
+                int rows = Math.Min(mr, mc - r);
+                float* aPanel = packedA + (long)r * kc;
+                float* c = job.C + (long)(ic + r) * job.N + j;
+                if (rows == mr && cols == nr)
+                {
+                    GemmMicroKernel.Run<TOps, TV>(kc, aPanel, bPanel, c, job.N, overwrite);
+                    continue;
+                }
+                // Edge tile: compute the full tile into scratch, then merge the valid part.
+                GemmMicroKernel.Run<TOps, TV>(kc, aPanel, bPanel, edge, nr, overwrite: true);
+                for (int y = 0; y < rows; y++)
+                for (int x = 0; x < cols; x++)
+                    c[(long)y * job.N + x] = overwrite ? edge[y * nr + x] : c[(long)y * job.N + x] + edge[y * nr + x];
+            }
+        }
+    }
+
+    /// <summary>packed[p][j] = op(B)[pc + p, j0 + j] for p &lt; kc, j &lt; nr; columns past <paramref name="cols"/> are 0.</summary>
+    static void PackB(Job job, float* packed, int pc, int kc, int j0, int cols, int nr)
+    {
+        if (!job.TransposeB)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = job.B + (long)(pc + p) * job.N + j0;
+                float* dst = packed + p * nr;
+                new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(dst, cols));
+                if (cols < nr) new Span<float>(dst + cols, nr - cols).Clear();
+            }
+            return;
+        }
+        if (cols < nr) new Span<float>(packed, kc * nr).Clear();
+        for (int j = 0; j < cols; j++)
+        {
+            float* src = job.B + (long)(j0 + j) * job.K + pc;
+            for (int p = 0; p < kc; p++) packed[p * nr + j] = src[p];
+        }
+    }
+
+    /// <summary>packed[r / 8][p][r % 8] = op(A)[ic + r, pc + p]; rows past <paramref name="mc"/> in the last micro-panel are 0.</summary>
+    static void PackA(Job job, float* packed, int ic, int mc, int pc, int kc)
+    {
+        const int mr = GemmMicroKernel.Rows;
+        for (int r0 = 0; r0 < mc; r0 += mr)
+        {
+            float* panel = packed + (long)r0 * kc;
+            int rows = Math.Min(mr, mc - r0);
+            if (rows < mr) new Span<float>(panel, kc * mr).Clear();
+            if (job.TransposeA)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = job.A + (long)(pc + p) * job.M + ic + r0;
+                    for (int y = 0; y < rows; y++) panel[p * mr + y] = src[y];
+                }
+            }
+            else
+            {
+                for (int y = 0; y < rows; y++)
+                {
+                    float* src = job.A + (long)(ic + r0 + y) * job.K + pc;
+                    for (int p = 0; p < kc; p++) panel[p * mr + y] = src[p];
+                }
+            }
+        }
+    }
+
+    static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>A 64-byte aligned native scratch buffer that grows on demand and is kept per thread.</summary>
+    sealed class AlignedBuffer
+    {
+        float* data;
+        long capacity;
+
+        public float* Get(long floats)
+        {
+            if (floats > capacity)
+            {
+                if (data != null) NativeMemory.AlignedFree(data);
+                data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+                capacity = floats;
+            }
+            return data;
+        }
+
+        ~AlignedBuffer()
+        {
+            if (data != null) NativeMemory.AlignedFree(data);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using System.Runtime.CompilerServices;
+
+namespace MinRnn.Kernels;
+
+/// <summary>The GEMM register tile: an 8 x (2 vectors) block of C kept in 16 accumulators.</summary>
+internal static unsafe class GemmMicroKernel
+{
+    /// <summary>Rows of C per tile (the packed A micro-panel height).</summary>
+    public const int Rows = 8;
+
+    /// <summary>Columns of C per tile for a vector width: two vectors.</summary>
+    public static int Columns<TOps, TV>() where TOps : struct, ISimd<TV> where TV : struct => 2 * TOps.Count;
+
+    /// <summary>
+    /// C[0..8, 0..2W] (=|+=) sum over p &lt; kc of A[p][0..8] (x) B[p][0..2W], where A is a packed
+    /// micro-panel (8 floats per p) and B a packed panel (2W floats per p).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TOps, TV>(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
+        where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int w = TOps.Count;
+        TV c00 = TOps.Zero, c01 = TOps.Zero;
+        TV c10 = TOps.Zero, c11 = TOps.Zero;
+        TV c20 = TOps.Zero, c21 = TOps.Zero;
+        TV c30 = TOps.Zero, c31 = TOps.Zero;
+        TV c40 = TOps.Zero, c41 = TOps.Zero;
+        TV c50 = TOps.Zero, c51 = TOps.Zero;
+        TV c60 = TOps.Zero, c61 = TOps.Zero;
+        TV c70 = TOps.Zero, c71 = TOps.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            TV b0 = TOps.Load(b), b1 = TOps.Load(b + w), x;
+            x = TOps.Broadcast(a[0]); c00 = TOps.Fma(x, b0, c00); c01 = TOps.Fma(x, b1, c01);
+            x = TOps.Broadcast(a[1]); c10 = TOps.Fma(x, b0, c10); c11 = TOps.Fma(x, b1, c11);
+            x = TOps.Broadcast(a[2]); c20 = TOps.Fma(x, b0, c20); c21 = TOps.Fma(x, b1, c21);
+            x = TOps.Broadcast(a[3]); c30 = TOps.Fma(x, b0, c30); c31 = TOps.Fma(x, b1, c31);
+            x = TOps.Broadcast(a[4]); c40 = TOps.Fma(x, b0, c40); c41 = TOps.Fma(x, b1, c41);
+            x = TOps.Broadcast(a[5]); c50 = TOps.Fma(x, b0, c50); c51 = TOps.Fma(x, b1, c51);
+            x = TOps.Broadcast(a[6]); c60 = TOps.Fma(x, b0, c60); c61 = TOps.Fma(x, b1, c61);
+            x = TOps.Broadcast(a[7]); c70 = TOps.Fma(x, b0, c70); c71 = TOps.Fma(x, b1, c71);
+            a += Rows;
+            b += 2 * w;
+        }
+        StoreRow<TOps, TV>(c + 0 * ldc, c00, c01, overwrite);
+        StoreRow<TOps, TV>(c + 1 * ldc, c10, c11, overwrite);
+        StoreRow<TOps, TV>(c + 2 * ldc, c20, c21, overwrite);
+        StoreRow<TOps, TV>(c + 3 * ldc, c30, c31, overwrite);
+        StoreRow<TOps, TV>(c + 4 * ldc, c40, c41, overwrite);
+        StoreRow<TOps, TV>(c + 5 * ldc, c50, c51, overwrite);
+        StoreRow<TOps, TV>(c + 6 * ldc, c60, c61, overwrite);
+        StoreRow<TOps, TV>(c + 7 * ldc, c70, c71, overwrite);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRow<TOps, TV>(float* c, TV v0, TV v1, bool overwrite) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int w = TOps.Count;
+        if (!overwrite)
+        {
+            v0 = TOps.Add(v0, TOps.Load(c));
+            v1 = TOps.Add(v1, TOps.Load(c + w));
+        }
+        TOps.Store(c, v0);
+        TOps.Store(c + w, v1);
+    }
+}

@@ -1,0 +1,182 @@
+namespace MinRnn.Kernels;
+
+/// <summary>
+/// The engine's threads: a fixed team of <see cref="Threads"/> threads (the caller plus dedicated
+/// workers) that run one job together, OpenMP style. Work is split into contiguous ranges by thread
+/// index, so a fixed thread count always gives the same partition and the same results.
+/// </summary>
+public static class Parallelism
+{
+    static readonly object gate = new();
+    static WorkerTeam team = new(Environment.ProcessorCount);
+
+    /// <summary>How many threads kernels use (default: all processors). Set it before a run.</summary>
+    public static int Threads
+    {
+        get => team.Size;
+        set
+        {
+            if (value < 1 || value > 256)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Parallelism.Threads: the thread count must be between 1 and 256.");
+            lock (gate)
+            {
+                if (value == team.Size) return;
+                team.Dispose();
+                team = new WorkerTeam(value);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on every thread of the team at once and returns when all are done.
+    /// Calls from inside a job, or while another caller holds the team, run on the calling thread alone.
+    /// </summary>
+    internal static void Run(Action<WorkerContext> body)
+    {
+        if (WorkerTeam.InsideJob || !Monitor.TryEnter(gate))
+        {
+            RunInline(body);
+            return;
+        }
+        try { team.Run(body); }
+        finally { Monitor.Exit(gate); }
+    }
+
+    /// <summary>Splits [0, count) into one contiguous range per thread and runs <c>body(start, end)</c> on each.</summary>
+    internal static void For(int count, Action<int, int> body)
+    {
+        if (count <= 0) return;
+        if (count == 1 || Threads == 1) { body(0, count); return; }
+        Run(ctx =>
+        {
+            var (start, end) = ctx.Range(count);
+            if (start < end) body(start, end);
+        });
+    }
+
+    static void RunInline(Action<WorkerContext> body)
+    {
+        bool outer = WorkerTeam.InsideJob;
+        WorkerTeam.InsideJob = true;
+        try { body(new WorkerContext(0, 1, null)); }
+        finally { WorkerTeam.InsideJob = outer; }
+    }
+}
+
+/// <summary>One thread's view of a team job: its index, the team size, and a barrier.</summary>
+internal readonly struct WorkerContext(int index, int count, SpinBarrier? barrier)
+{
+    /// <summary>This thread's index, 0 .. Count-1 (0 is the caller).</summary>
+    public int Index { get; } = index;
+    /// <summary>Threads in the job.</summary>
+    public int Count { get; } = count;
+
+    /// <summary>This thread's share of [0, total): contiguous, fixed by Index and Count.</summary>
+    public (int Start, int End) Range(int total) =>
+        ((int)((long)total * Index / Count), (int)((long)total * (Index + 1) / Count));
+
+    /// <summary>Waits until every thread of the job has reached this point.</summary>
+    public void Sync() => barrier?.SignalAndWait();
+}
+
+/// <summary>A sense-reversing spin barrier; it throws if another thread of the job failed.</summary>
+internal sealed class SpinBarrier(int participants)
+{
+    readonly int participants = participants;
+    int remaining = participants;
+    volatile int phase;
+    volatile bool faulted;
+
+    public void Fault() => faulted = true;
+
+    public void SignalAndWait()
+    {
+        int myPhase = phase;
+        if (Interlocked.Decrement(ref remaining) == 0)
+        {
+            remaining = participants;
+            phase = myPhase + 1;
+            return;
+        }
+        var spin = new SpinWait();
+        while (phase == myPhase)
+        {
+            if (faulted) throw new OperationCanceledException("Another thread of the job failed.");
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+}
+
+/// <summary>The caller plus Size-1 dedicated background threads that wait for jobs.</summary>
+internal sealed class WorkerTeam : IDisposable
+{
+    [ThreadStatic] internal static bool InsideJob;
+
+    readonly Thread[] workers;
+    readonly SemaphoreSlim[] start;
+    Action<WorkerContext>? job;
+    SpinBarrier? barrier;
+    Exception? failure;
+    int pending;
+    volatile bool stopping;
+
+    public int Size { get; }
+
+    public WorkerTeam(int size)
+    {
+        Size = size;
+        workers = new Thread[size - 1];
+        start = new SemaphoreSlim[size - 1];
+        for (int i = 0; i < workers.Length; i++)
+        {
+            int index = i + 1;
+            start[i] = new SemaphoreSlim(0);
+            workers[i] = new Thread(() => Loop(index)) { IsBackground = true, Name = $"minrnn-worker-{index}" };
+            workers[i].Start();
+        }
+    }
+
+    public void Run(Action<WorkerContext> body)
+    {
+        job = body;
+        barrier = new SpinBarrier(Size);
+        failure = null;
+        pending = Size - 1;
+        foreach (var s in start) s.Release();
+        Execute(0);
+        var spin = new SpinWait();
+        while (Volatile.Read(ref pending) > 0) spin.SpinOnce(sleep1Threshold: -1);
+        job = null;
+        if (failure is not null)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+    }
+
+    void Execute(int index)
+    {
+        InsideJob = true;
+        try { job!(new WorkerContext(index, Size, barrier)); }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref failure, e, null);
+            barrier!.Fault();
+        }
+        finally { InsideJob = false; }
+    }
+
+    void Loop(int index)
+    {
+        while (true)
+        {
+            start[index - 1].Wait();
+            if (stopping) return;
+            Execute(index);
+            Interlocked.Decrement(ref pending);
+        }
+    }
+
+    public void Dispose()
+    {
+        stopping = true;
+        foreach (var s in start) s.Release();
+    }
+}

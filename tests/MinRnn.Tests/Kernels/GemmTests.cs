@@ -1,0 +1,72 @@
+using MinRnn.Kernels;
+
+namespace MinRnn.Tests.Kernels;
+
+public class GemmTests
+{
+    public static TheoryData<SimdWidth> Widths => TestData.Widths();
+
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 }, { 3, 5, 7 }, { 8, 32, 256 }, { 17, 33, 257 }, { 129, 70, 300 }, { 64, 768, 384 }, { 260, 45, 513 }, { 1, 200, 600 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void AllTransposesAndAccumulateMatchReference(int m, int n, int k)
+    {
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        foreach (bool acc in new[] { false, true })
+            CheckAgainstReference(m, n, k, ta, tb, acc, seed: m * 31 + n * 7 + k);
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void EveryVectorWidthMatchesReference(SimdWidth width)
+    {
+        using var _ = Simd.Force(width);
+        foreach (var (m, n, k) in new[] { (19, 37, 41), (130, 65, 300) })
+        foreach (bool tb in new[] { false, true })
+            CheckAgainstReference(m, n, k, transposeA: !tb, tb, accumulate: tb, seed: k);
+    }
+
+    [Fact]
+    public void ResultDoesNotDependOnThreadCount()
+    {
+        int m = 300, n = 100, k = 700;
+        var a = TestData.Uniform(m * k, 1); var b = TestData.Uniform(k * n, 2);
+        var one = new float[m * n]; var two = new float[m * n];
+        lock (GlobalState.Lock)
+        {
+            int saved = Parallelism.Threads;
+            try
+            {
+                Parallelism.Threads = 1; Gemm.Multiply(a, b, one, m, n, k);
+                Parallelism.Threads = 2; Gemm.Multiply(a, b, two, m, n, k);
+            }
+            finally { Parallelism.Threads = saved; }
+        }
+        Assert.Equal(one, two);
+    }
+
+    [Fact]
+    public void BadShapesAreRefusedWithTheShapesNamed()
+    {
+        var a = new float[6]; var b = new float[6]; var c = new float[4];
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(a, b, c, 2, 2, 4));
+        Assert.Contains("Gemm", e.Message);
+        Assert.Contains("[2, 4]", e.Message);
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(a, b, c, 0, 2, 3));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(a, b, a.AsSpan(0, 4), 2, 2, 3));
+    }
+
+    static void CheckAgainstReference(int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, int seed)
+    {
+        var a = TestData.Uniform(m * k, seed); var b = TestData.Uniform(k * n, seed + 1);
+        var expected = TestData.Uniform(m * n, seed + 2); var actual = (float[])expected.Clone();
+        GemmReference.Multiply(a, b, expected, m, n, k, transposeA, transposeB, accumulate);
+        Gemm.Multiply(a, b, actual, m, n, k, transposeA, transposeB, accumulate);
+        TestData.AssertClose(expected, actual, 1e-4, 1e-4 * Math.Sqrt(k), $"C({m}x{n}x{k}, tA={transposeA}, tB={transposeB}, acc={accumulate})");
+    }
+}
