@@ -4,17 +4,17 @@ namespace MinRnn.Kernels;
 
 /// <summary>
 /// Single-precision matrix product C = op(A) · op(B) (or C += ...), row-major, any shape.
-/// Blocked in the GotoBLAS / BLIS manner: B is packed into panels of 2 vectors' width and KC rows
-/// that stay in L1, A into 8-row micro-panels of an MC x KC block that stays in L2, and an 8 x 2W
+/// Blocked in the GotoBLAS / BLIS manner: B is packed into panels of 2 vectors' width and up to KC
+/// rows, A into 8-row micro-panels of an MC x KC block that stays in L2, and an 8 x 2W
 /// register tile (<see cref="GemmMicroKernel"/>) does the arithmetic. Threads split the C tiles with
 /// a fixed partition and every element is summed in the same order, so results do not depend on the
 /// thread count. <see cref="GemmReference"/> is the plain oracle.
 /// </summary>
 public static unsafe class Gemm
 {
-    const int KC = 256;   // depth of a packed block: an 8 x 256 A micro-panel is 8 KB, a 32 x 256 B panel 32 KB
-    const int MC = 128;   // rows of A packed at once (128 KB, in L2)
-    const int NC = 3072;  // columns of B packed at once (3 MB at KC = 256, in L3)
+    const int KC = 768;   // most depth per packed block; K is split evenly into blocks of at most this
+    const int MC = 128;   // rows of A packed at once (an MC x KC block stays in L2)
+    const int NC = 1536;  // columns of B packed at once (at most 4.5 MB, in L3)
     const long SerialFlops = 1L << 18; // smaller products are not worth waking the team
 
     /// <summary>
@@ -68,22 +68,24 @@ public static unsafe class Gemm
     {
         int nr = GemmMicroKernel.Columns<TOps, TV>();
         int ncMax = Math.Min(NC, RoundUp(job.N, nr));
-        float* packedB = (packedBCache ??= new AlignedBuffer()).Get(KC * ncMax);
+        int kcBlock = (job.K + KC - 1) / ((job.K + KC - 1) / KC); // split K evenly into blocks of at most KC
+        kcBlock = RoundUp(kcBlock, 8);
+        float* packedB = (packedBCache ??= new AlignedBuffer()).Get((long)kcBlock * ncMax);
         int mBlocks = (job.M + MC - 1) / MC;
         bool parallel = (long)job.M * job.N * job.K >= SerialFlops && Parallelism.Threads > 1;
 
         Action<WorkerContext> body = ctx =>
         {
-            float* packedA = (packedACache ??= new AlignedBuffer()).Get(MC * KC);
+            float* packedA = (packedACache ??= new AlignedBuffer()).Get((long)MC * kcBlock);
             for (int jc = 0; jc < job.N; jc += NC)
             {
                 int nc = Math.Min(NC, job.N - jc);
                 int panels = (nc + nr - 1) / nr;
                 // With few row blocks, also split the panels so that every thread has work.
                 int groups = Math.Clamp((2 * ctx.Count + mBlocks - 1) / mBlocks, 1, panels);
-                for (int pc = 0; pc < job.K; pc += KC)
+                for (int pc = 0; pc < job.K; pc += kcBlock)
                 {
-                    int kc = Math.Min(KC, job.K - pc);
+                    int kc = Math.Min(kcBlock, job.K - pc);
                     var (p0, p1) = ctx.Range(panels);
                     for (int p = p0; p < p1; p++)
                         PackB(job, packedB + (long)p * kc * nr, pc, kc, jc + p * nr, Math.Min(nr, nc - p * nr), nr);
@@ -146,16 +148,22 @@ public static unsafe class Gemm
             {
                 float* src = job.B + (long)(pc + p) * job.N + j0;
                 float* dst = packed + p * nr;
-                new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(dst, cols));
-                if (cols < nr) new Span<float>(dst + cols, nr - cols).Clear();
+                Copy(src, dst, cols);
+                for (int x = cols; x < nr; x++) dst[x] = 0f;
             }
             return;
         }
         if (cols < nr) new Span<float>(packed, kc * nr).Clear();
+        int j8 = cols & ~7, p8 = kc & ~7;
+        for (int j = 0; j < j8; j += 8)
+        {
+            float* src = job.B + (long)(j0 + j) * job.K + pc;
+            for (int p = 0; p < p8; p += 8) Transpose8x8.Run(src + p, job.K, packed + p * nr + j, nr);
+        }
         for (int j = 0; j < cols; j++)
         {
             float* src = job.B + (long)(j0 + j) * job.K + pc;
-            for (int p = 0; p < kc; p++) packed[p * nr + j] = src[p];
+            for (int p = j < j8 ? p8 : 0; p < kc; p++) packed[p * nr + j] = src[p];
         }
     }
 
@@ -172,19 +180,26 @@ public static unsafe class Gemm
             {
                 for (int p = 0; p < kc; p++)
                 {
-                    float* src = job.A + (long)(pc + p) * job.M + ic + r0;
-                    for (int y = 0; y < rows; y++) panel[p * mr + y] = src[y];
+                    Copy(job.A + (long)(pc + p) * job.M + ic + r0, panel + p * mr, rows);
                 }
             }
             else
             {
+                float* src = job.A + (long)(ic + r0) * job.K + pc;
+                int p8 = rows == mr ? kc & ~7 : 0;
+                for (int p = 0; p < p8; p += 8) Transpose8x8.Run(src + p, job.K, panel + p * mr, mr);
                 for (int y = 0; y < rows; y++)
-                {
-                    float* src = job.A + (long)(ic + r0 + y) * job.K + pc;
-                    for (int p = 0; p < kc; p++) panel[p * mr + y] = src[p];
-                }
+                for (int p = p8; p < kc; p++) panel[p * mr + y] = src[(long)y * job.K + p];
             }
         }
+    }
+
+    /// <summary>dst[0..count] = src[0..count], eight floats at a time.</summary>
+    static void Copy(float* src, float* dst, int count)
+    {
+        int x = 0;
+        for (; x + 8 <= count; x += 8) System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src + x), dst + x);
+        for (; x < count; x++) dst[x] = src[x];
     }
 
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
