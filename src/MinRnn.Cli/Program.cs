@@ -1,1 +1,7 @@
-Console.WriteLine("minrnn");
+using System.CommandLine;
+using MinRnn.Cli;
+using MinRnn.Cli.Commands;
+
+var root = new RootCommand("minGRU and minLSTM character language models in pure .NET.");
+root.Subcommands.Add(BenchCommand.Create());
+return TopLevel.Invoke(root, args);

@@ -1,0 +1,42 @@
+using MinRnn.Kernels;
+
+namespace MinRnn.Cli.Bench;
+
+/// <summary>
+/// The rows of <c>minrnn bench kernels</c>: the FMA peak, then the GEMMs of one minGRU and one
+/// minLSTM layer in training (batch 64 × context 256 rows, D = H = 384). To add a row, measure it
+/// with <see cref="BenchRunner.Measure"/> and append it to the list in <see cref="Run"/>.
+/// </summary>
+internal static class KernelBench
+{
+    const int Batch = 64, Context = 256, Width = 384;
+
+    public static BenchReport Run(BenchRunner runner)
+    {
+        var environment = BenchEnvironment.Capture(runner.Threads);
+        var rows = new List<BenchRow> { runner.MeasurePeak() };
+        rows.AddRange(Gemms(runner, "minGRU GEMM", GemmShape.Linear(Batch * Context, Width, 2 * Width)));
+        rows.AddRange(Gemms(runner, "minLSTM GEMM", GemmShape.Linear(Batch * Context, Width, 3 * Width)));
+        return new BenchReport(environment, runner.Repeat, rows);
+    }
+
+    static IEnumerable<BenchRow> Gemms(BenchRunner runner, string group, IEnumerable<GemmShape> shapes)
+    {
+        foreach (var s in shapes)
+        {
+            var a = Random((long)s.M * s.K, seed: 1);
+            var b = Random((long)s.K * s.N, seed: 2);
+            var c = new float[(long)s.M * s.N];
+            yield return runner.Measure(group, s.Name, s.Description, s.Gflop,
+                () => Gemm.Multiply(a, b, c, s.M, s.N, s.K, s.TransposeA, s.TransposeB));
+        }
+    }
+
+    static float[] Random(long length, int seed)
+    {
+        var random = new Random(seed);
+        var x = GC.AllocateUninitializedArray<float>(checked((int)length));
+        for (int i = 0; i < x.Length; i++) x[i] = random.NextSingle() * 2 - 1;
+        return x;
+    }
+}

@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace MinRnn.Cli.Commands;
+
+/// <summary><c>minrnn bench</c>: the group of performance measurements.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("bench", "Measure the speed of the engine on this machine.");
+        command.Subcommands.Add(BenchKernelsCommand.Create());
+        return command;
+    }
+}

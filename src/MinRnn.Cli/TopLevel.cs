@@ -1,0 +1,40 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+
+namespace MinRnn.Cli;
+
+/// <summary>
+/// Runs the parsed command line and turns every failure into one line on stderr,
+/// <c>minrnn: error: message</c>, with exit code 2 for usage errors and 1 for runtime errors.
+/// </summary>
+internal static class TopLevel
+{
+    public const int UsageError = 2;
+    public const int RuntimeError = 1;
+
+    public static int Invoke(RootCommand root, string[] args)
+    {
+        try
+        {
+            var parsed = root.Parse(args);
+            if (parsed.Action is ParseErrorAction)
+                return Fail($"{string.Join(' ', parsed.Errors.Select(e => e.Message))} See 'minrnn --help'.", UsageError);
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException e)
+        {
+            return Fail(e.Message, UsageError);
+        }
+        catch (Exception e)
+        {
+            return Fail(e.Message, RuntimeError);
+        }
+    }
+
+    static int Fail(string message, int exitCode)
+    {
+        string oneLine = string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Console.Error.WriteLine($"minrnn: error: {oneLine}");
+        return exitCode;
+    }
+}
