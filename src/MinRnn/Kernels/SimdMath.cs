@@ -59,4 +59,60 @@ internal static class SimdMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV LogAddExp<TOps, TV>(TV x, TV y) where TOps : struct, ISimd<TV> where TV : struct =>
         TOps.Add(TOps.Max(x, y), TOps.Log(TOps.Add(TOps.Broadcast(1f), TOps.Exp(TOps.Neg(TOps.Abs(TOps.Sub(x, y)))))));
+
+    /// <summary>
+    /// e^x as in Cephes expf: x = n ln2 + r with |r| &lt;= ln2 / 2 (ln2 split in two for an exact
+    /// product), e^r by a degree-6 polynomial, then scaled by 2^n. Out of range: 0 below -87.3, +inf above 88.7.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV ExpPolynomial<TOps, TV>(TV x) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV low = TOps.Broadcast(-87.33654f), high = TOps.Broadcast(88.72283f);
+        TV clamped = TOps.Min(TOps.Max(x, low), high);
+        TV n = TOps.Round(TOps.Mul(clamped, TOps.Broadcast(1.44269504f)));
+        TV r = TOps.Fma(n, TOps.Broadcast(-0.693359375f), clamped);
+        r = TOps.Fma(n, TOps.Broadcast(2.12194440e-4f), r);
+        TV p = TOps.Broadcast(1.9875691500e-4f);
+        p = TOps.Fma(p, r, TOps.Broadcast(1.3981999507e-3f));
+        p = TOps.Fma(p, r, TOps.Broadcast(8.3334519073e-3f));
+        p = TOps.Fma(p, r, TOps.Broadcast(4.1665795894e-2f));
+        p = TOps.Fma(p, r, TOps.Broadcast(1.6666665459e-1f));
+        p = TOps.Fma(p, r, TOps.Broadcast(5.0000001201e-1f));
+        p = TOps.Fma(p, TOps.Mul(r, r), TOps.Add(r, TOps.Broadcast(1f)));
+        // n = 128 only at the very top of the range: scale by 2^127 twice.
+        TV half = TOps.Mul(n, TOps.Broadcast(0.5f)), n1 = TOps.Round(half);
+        TV result = TOps.ScaleByPowerOfTwo(TOps.ScaleByPowerOfTwo(p, n1), TOps.Sub(n, n1));
+        result = TOps.SelectLess(x, low, TOps.Zero, result);
+        return TOps.SelectLess(high, x, TOps.Broadcast(float.PositiveInfinity), result);
+    }
+
+    /// <summary>
+    /// ln x as in Cephes logf: x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln(1 + f) for f = m - 1 by
+    /// f - f²/2 + f³ P(f), plus e ln2 (split in two). Below the smallest normal: -inf; +inf stays +inf.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV LogPolynomial<TOps, TV>(TV x) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV one = TOps.Broadcast(1f);
+        TV m = TOps.Decompose(x, out TV e);
+        TV big = TOps.SelectLess(TOps.Broadcast(1.41421356f), m, one, TOps.Zero);
+        m = TOps.Mul(m, TOps.Sub(one, TOps.Mul(big, TOps.Broadcast(0.5f))));
+        e = TOps.Add(e, big);
+        TV f = TOps.Sub(m, one), f2 = TOps.Mul(f, f);
+        TV p = TOps.Broadcast(7.0376836292e-2f);
+        p = TOps.Fma(p, f, TOps.Broadcast(-1.1514610310e-1f));
+        p = TOps.Fma(p, f, TOps.Broadcast(1.1676998740e-1f));
+        p = TOps.Fma(p, f, TOps.Broadcast(-1.2420140846e-1f));
+        p = TOps.Fma(p, f, TOps.Broadcast(1.4249322787e-1f));
+        p = TOps.Fma(p, f, TOps.Broadcast(-1.6668057665e-1f));
+        p = TOps.Fma(p, f, TOps.Broadcast(2.0000714765e-1f));
+        p = TOps.Fma(p, f, TOps.Broadcast(-2.4999993993e-1f));
+        p = TOps.Fma(p, f, TOps.Broadcast(3.3333331174e-1f));
+        TV y = TOps.Mul(TOps.Mul(p, f), f2);
+        y = TOps.Fma(e, TOps.Broadcast(-2.12194440e-4f), y);
+        y = TOps.Fma(f2, TOps.Broadcast(-0.5f), y);
+        TV result = TOps.Fma(e, TOps.Broadcast(0.693359375f), TOps.Add(f, y));
+        result = TOps.SelectLess(x, TOps.Broadcast(1.17549435e-38f), TOps.Broadcast(float.NegativeInfinity), result);
+        return TOps.SelectLess(TOps.Broadcast(float.MaxValue), x, TOps.Broadcast(float.PositiveInfinity), result);
+    }
 }
