@@ -22,4 +22,19 @@ public static class Check
         if (length != expected)
             throw new ArgumentException($"{op}: {name} has {length} elements, expected [{string.Join(", ", shape.ToArray())}] = {expected}.");
     }
+
+    /// <summary>Throws unless every id lies in [0, <paramref name="count"/>); names the first one that does not.</summary>
+    public static void Indices(string op, string name, ReadOnlySpan<int> ids, int count)
+    {
+        for (int i = 0; i < ids.Length; i++)
+            if ((uint)ids[i] >= (uint)count)
+                throw new ArgumentException($"{op}: {name}[{i}] = {ids[i]} is outside [0, {count}).");
+    }
+
+    /// <summary>Throws if the two buffers share memory, for operations that read one while writing the other.</summary>
+    public static void Disjoint<T>(string op, string nameA, ReadOnlySpan<T> a, string nameB, ReadOnlySpan<T> b)
+    {
+        if (a.Overlaps(b))
+            throw new ArgumentException($"{op}: {nameB} overlaps {nameA}; the operation needs separate buffers.");
+    }
 }

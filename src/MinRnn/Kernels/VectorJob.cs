@@ -1,0 +1,50 @@
+using System.Runtime.Intrinsics;
+
+namespace MinRnn.Kernels;
+
+/// <summary>
+/// A kernel over the items [start, end) of some index space (rows, columns, chunks), written once
+/// and specialised by the JIT for each vector width. Bodies that do not vectorise ignore the type
+/// arguments.
+/// </summary>
+internal interface IVectorJob
+{
+    /// <summary>Processes items [start, end) with vectors of <typeparamref name="TOps"/>.</summary>
+    void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct;
+}
+
+/// <summary>
+/// Runs an <see cref="IVectorJob"/> at the calling thread's <see cref="Simd.Width"/> (read here,
+/// since a forced width is per thread), split into contiguous per-thread ranges of the team when the
+/// work is large enough to pay for waking it. A job must give the same result for any split.
+/// </summary>
+internal static class VectorJob
+{
+    /// <summary>Below this much work (items x cost per item, roughly flops) one thread is faster than the team.</summary>
+    const long SerialWork = 1L << 15;
+
+    /// <summary>Runs <paramref name="job"/> over [0, <paramref name="count"/>); <paramref name="costPerItem"/> sizes the work.</summary>
+    public static void For<TJob>(int count, long costPerItem, TJob job) where TJob : struct, IVectorJob
+    {
+        switch (Simd.Width)
+        {
+            case SimdWidth.Bits512: For<TJob, Simd512, Vector512<float>>(count, costPerItem, job); break;
+            case SimdWidth.Bits256: For<TJob, Simd256, Vector256<float>>(count, costPerItem, job); break;
+            case SimdWidth.Bits128: For<TJob, Simd128, Vector128<float>>(count, costPerItem, job); break;
+            default: For<TJob, SimdScalar, float>(count, costPerItem, job); break;
+        }
+    }
+
+    static void For<TJob, TOps, TV>(int count, long costPerItem, TJob job)
+        where TJob : struct, IVectorJob where TOps : struct, ISimd<TV> where TV : struct
+    {
+        if (count <= 0) return;
+        if (count * costPerItem < SerialWork || Parallelism.Threads == 1) job.Run<TOps, TV>(0, count);
+        else OnTeam<TJob, TOps, TV>(count, job);
+    }
+
+    // Separate so that the closure is allocated only when the team is used.
+    static void OnTeam<TJob, TOps, TV>(int count, TJob job)
+        where TJob : struct, IVectorJob where TOps : struct, ISimd<TV> where TV : struct =>
+        Parallelism.For(count, (start, end) => job.Run<TOps, TV>(start, end));
+}

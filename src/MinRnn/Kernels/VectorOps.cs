@@ -1,0 +1,80 @@
+using System.Runtime.CompilerServices;
+
+namespace MinRnn.Kernels;
+
+/// <summary>
+/// Small vector loops the layers share. Each runs whole vectors of TOps
+/// and hands the tail to its own <see cref="SimdScalar"/> instantiation.
+/// </summary>
+internal static unsafe class VectorOps
+{
+    /// <summary>dst[i] += src[i] for i &lt; n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddTo<TOps, TV>(float* dst, float* src, int n) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int i = 0;
+        for (; i <= n - TOps.Count; i += TOps.Count) TOps.Store(dst + i, TOps.Add(TOps.Load(dst + i), TOps.Load(src + i)));
+        if (i < n) AddTo<SimdScalar, float>(dst + i, src + i, n - i);
+    }
+
+    /// <summary>x[i] *= factor for i &lt; n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scale<TOps, TV>(float* x, float factor, int n) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV f = TOps.Broadcast(factor);
+        int i = 0;
+        for (; i <= n - TOps.Count; i += TOps.Count) TOps.Store(x + i, TOps.Mul(TOps.Load(x + i), f));
+        if (i < n) Scale<SimdScalar, float>(x + i, factor, n - i);
+    }
+
+    /// <summary>Σ x[i]² for i &lt; n, one partial sum per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SumOfSquares<TOps, TV>(float* x, int n) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV acc = TOps.Zero;
+        int i = 0;
+        for (; i <= n - TOps.Count; i += TOps.Count)
+        {
+            TV v = TOps.Load(x + i);
+            acc = TOps.Fma(v, v, acc);
+        }
+        float sum = TOps.Sum(acc);
+        return i < n ? sum + SumOfSquares<SimdScalar, float>(x + i, n - i) : sum;
+    }
+
+    /// <summary>The largest lane of <paramref name="v"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross<TOps, TV>(TV v) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        float* lanes = stackalloc float[TOps.Count];
+        TOps.Store(lanes, v);
+        float max = lanes[0];
+        for (int i = 1; i < TOps.Count; i++) max = MathF.Max(max, lanes[i]);
+        return max;
+    }
+}
+
+/// <summary>
+/// sums[c] += Σ_r matrix[r, c] for a row-major [rows, cols] matrix, rows added one after another.
+/// Threads take column ranges, so every sum is formed in the same order for any thread count.
+/// </summary>
+internal readonly unsafe struct ColumnSums : IVectorJob
+{
+    readonly float* matrix, sums;
+    readonly int rows, cols;
+
+    ColumnSums(float* matrix, float* sums, int rows, int cols)
+    {
+        this.matrix = matrix; this.sums = sums; this.rows = rows; this.cols = cols;
+    }
+
+    /// <summary>sums[0..cols] += the column sums of matrix [rows, cols].</summary>
+    public static void Accumulate(float* matrix, float* sums, int rows, int cols) =>
+        VectorJob.For(cols, rows, new ColumnSums(matrix, sums, rows, cols));
+
+    public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        for (int r = 0; r < rows; r++)
+            VectorOps.AddTo<TOps, TV>(sums + start, matrix + (long)r * cols + start, end - start);
+    }
+}

@@ -1,0 +1,23 @@
+using MinRnn.Kernels;
+
+namespace MinRnn.Tests;
+
+/// <summary>Runs a computation under different thread counts, for the tests that results do not depend on them.</summary>
+internal static class ThreadCount
+{
+    /// <summary>Runs <paramref name="body"/> with 1 thread, then with 2, holding <see cref="GlobalState.Lock"/> and restoring the count.</summary>
+    public static (T One, T Two) OneThenTwo<T>(Func<T> body)
+    {
+        lock (GlobalState.Lock)
+        {
+            int saved = Parallelism.Threads;
+            try
+            {
+                Parallelism.Threads = 1; var one = body();
+                Parallelism.Threads = 2; var two = body();
+                return (one, two);
+            }
+            finally { Parallelism.Threads = saved; }
+        }
+    }
+}
