@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using MinRnn.Kernels;
+
+namespace MinRnn.Layers;
+
+/// <summary>
+/// Depthwise causal convolution over time (spec §3), x and y [batch, time, dim], weight [dim, 1, kernel]
+/// (PyTorch's Conv1d with groups = dim), bias [dim]:
+/// y[b, t, c] = bias[c] + Σ_{j&lt;kernel} weight[c, 0, j] · x[b, t - kernel + 1 + j, c], with x = 0 before t = 0.
+/// The kernels run on the weight transposed to [kernel, dim] so that channels are contiguous.
+/// <see cref="CausalConvReference"/> is the double-precision oracle.
+/// </summary>
+public static unsafe class CausalConv
+{
+    [ThreadStatic] static float[]? weightByTap, weightGradientByTap;
+
+    /// <summary>The convolution above.</summary>
+    /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not match
+    /// its shape, or y overlaps x.</exception>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y,
+        int batch, int time, int dim, int kernel)
+    {
+        const string op = "CausalConv.Forward";
+        Validate(op, x.Length, weight.Length, bias.Length, y.Length, batch, time, dim, kernel);
+        Check.Disjoint(op, "x", x, "y", y);
+        float[] taps = Scratch.Get(ref weightByTap, kernel * dim);
+        fixed (float* px = x) fixed (float* w = weight) fixed (float* wt = taps) fixed (float* b = bias) fixed (float* py = y)
+        {
+            Transpose(w, wt, dim, kernel);
+            VectorJob.For(batch * time, (long)dim * kernel, new TapsJob(py, px, wt, b, false, forward: true, time, dim, kernel));
+        }
+    }
+
+    /// <summary>
+    /// Gradients: dx[b, s, c] (=|+=) Σ_j weight[c, 0, j] · dy[b, s + kernel - 1 - j, c] (terms past the
+    /// end are 0; skipped when dx is empty), dWeight[c, 0, j] += Σ_{b,t} dy[b, t, c] · x[b, t - kernel + 1 + j, c],
+    /// dBias[c] += Σ_{b,t} dy[b, t, c]. Threads take channel ranges for the two reductions, so every
+    /// sum is formed in the same order for any thread count.
+    /// </summary>
+    /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not match
+    /// its shape, or dx overlaps dy.</exception>
+    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> dy,
+        Span<float> dx, Span<float> dWeight, Span<float> dBias, int batch, int time, int dim, int kernel, bool accumulateDx = false)
+    {
+        const string op = "CausalConv.Backward";
+        ValidateBackward(op, x.Length, weight.Length, dy.Length, dx.Length, dWeight.Length, dBias.Length, batch, time, dim, kernel);
+        Check.Disjoint(op, "dy", dy, "dx", dx);
+        float[] taps = Scratch.Get(ref weightByTap, kernel * dim), gradientTaps = Scratch.Get(ref weightGradientByTap, kernel * dim);
+        fixed (float* px = x) fixed (float* w = weight) fixed (float* wt = taps) fixed (float* g = dy) fixed (float* d = dx)
+        fixed (float* dw = dWeight) fixed (float* dwt = gradientTaps) fixed (float* db = dBias)
+        {
+            if (!dx.IsEmpty)
+            {
+                Transpose(w, wt, dim, kernel);
+                VectorJob.For(batch * time, (long)dim * kernel, new TapsJob(d, g, wt, null, accumulateDx, forward: false, time, dim, kernel));
+            }
+            VectorJob.For(dim, (long)batch * time * (kernel + 1), new ParameterGradientJob(px, g, dwt, dw, db, batch, time, dim, kernel));
+        }
+    }
+
+    internal static void Validate(string op, int x, int weight, int bias, int y, int batch, int time, int dim, int kernel)
+    {
+        Check.Positive(op, ("batch", batch), ("time", time), ("dim", dim), ("kernel", kernel));
+        Check.Length(op, "x", x, batch, time, dim);
+        Check.Length(op, "weight", weight, dim, 1, kernel);
+        Check.Length(op, "bias", bias, dim);
+        Check.Length(op, "y", y, batch, time, dim);
+    }
+
+    internal static void ValidateBackward(string op, int x, int weight, int dy, int dx, int dWeight, int dBias,
+        int batch, int time, int dim, int kernel)
+    {
+        Check.Positive(op, ("batch", batch), ("time", time), ("dim", dim), ("kernel", kernel));
+        Check.Length(op, "x", x, batch, time, dim);
+        Check.Length(op, "weight", weight, dim, 1, kernel);
+        Check.Length(op, "dy", dy, batch, time, dim);
+        if (dx != 0) Check.Length(op, "dx", dx, batch, time, dim);
+        Check.Length(op, "dWeight", dWeight, dim, 1, kernel);
+        Check.Length(op, "dBias", dBias, dim);
+    }
+
+    /// <summary>byTap[j, c] = weight[c, 0, j].</summary>
+    static void Transpose(float* weight, float* byTap, int dim, int kernel)
+    {
+        for (int c = 0; c < dim; c++)
+        for (int j = 0; j < kernel; j++)
+            byTap[j * dim + c] = weight[c * kernel + j];
+    }
+
+    /// <summary>
+    /// One row (b, t) per item: dst[row] (=|+=) bias + Σ_j byTap[j] · src[row ∓ (kernel - 1 - j)].
+    /// Forward reads x at earlier steps; backward (dx from dy) the same taps at later steps.
+    /// </summary>
+    readonly struct TapsJob(float* dst, float* src, float* byTap, float* bias, bool accumulate, bool forward, int time, int dim, int kernel)
+        : IVectorJob
+    {
+        public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
+        {
+            long step = forward ? -dim : dim;
+            for (int n = start; n < end; n++)
+            {
+                int t = n % time;
+                int firstTap = Math.Max(0, forward ? kernel - 1 - t : t + kernel - time); // taps that stay inside [0, time)
+                long offset = (long)n * dim;
+                Taps<TOps, TV>(dst + offset, src + offset, byTap, bias, accumulate, firstTap, kernel, step, dim, dim);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Taps<TOps, TV>(float* dst, float* src, float* byTap, float* bias, bool accumulate, int firstTap, int kernel, long step,
+        int dim, int n) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int c = 0;
+        for (; c <= n - TOps.Count; c += TOps.Count)
+        {
+            TV acc = bias != null ? TOps.Load(bias + c) : accumulate ? TOps.Load(dst + c) : TOps.Zero;
+            for (int j = firstTap; j < kernel; j++)
+                acc = TOps.Fma(TOps.Load(byTap + (long)j * dim + c), TOps.Load(src + (kernel - 1 - j) * step + c), acc);
+            TOps.Store(dst + c, acc);
+        }
+        if (c < n)
+            Taps<SimdScalar, float>(dst + c, src + c, byTap + c, bias == null ? null : bias + c, accumulate, firstTap, kernel, step, dim, n - c);
+    }
+
+    /// <summary>
+    /// One channel per item: gradientByTap[j, c] = Σ_{b,t} dy · x at tap j, then dWeight[c, 0, j] += it;
+    /// dBias[c] += Σ_{b,t} dy. Rows are visited in order, so each sum's order is fixed.
+    /// </summary>
+    readonly struct ParameterGradientJob(float* x, float* dy, float* gradientByTap, float* dWeight, float* dBias,
+        int batch, int time, int dim, int kernel) : IVectorJob
+    {
+        public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
+        {
+            for (int j = 0; j < kernel; j++) new Span<float>(gradientByTap + (long)j * dim + start, end - start).Clear();
+            for (int n = 0; n < batch * time; n++)
+            {
+                int firstTap = Math.Max(0, kernel - 1 - n % time);
+                long offset = (long)n * dim + start;
+                ParameterRow<TOps, TV>(dy + offset, x + offset, gradientByTap + start, dBias + start, firstTap, kernel, dim, end - start);
+            }
+            for (int c = start; c < end; c++)
+            for (int j = 0; j < kernel; j++)
+                dWeight[c * kernel + j] += gradientByTap[(long)j * dim + c];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void ParameterRow<TOps, TV>(float* dy, float* x, float* gradientByTap, float* dBias, int firstTap, int kernel, int dim, int n)
+        where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int c = 0;
+        for (; c <= n - TOps.Count; c += TOps.Count)
+        {
+            TV g = TOps.Load(dy + c);
+            TOps.Store(dBias + c, TOps.Add(TOps.Load(dBias + c), g));
+            for (int j = firstTap; j < kernel; j++)
+            {
+                float* acc = gradientByTap + (long)j * dim + c;
+                TOps.Store(acc, TOps.Fma(g, TOps.Load(x - (long)(kernel - 1 - j) * dim + c), TOps.Load(acc)));
+            }
+        }
+        if (c < n) ParameterRow<SimdScalar, float>(dy + c, x + c, gradientByTap + c, dBias + c, firstTap, kernel, dim, n - c);
+    }
+}

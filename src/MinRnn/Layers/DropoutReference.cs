@@ -1,0 +1,19 @@
+namespace MinRnn.Layers;
+
+/// <summary>The plain double-precision oracle for <see cref="Dropout"/>: the same mask, applied in double.</summary>
+public static class DropoutReference
+{
+    /// <summary>y[i] = x[i] / (1 - p) where the element is kept, else 0.</summary>
+    public static void Forward(ReadOnlySpan<double> x, Span<double> y, float p, ulong seed)
+    {
+        Dropout.Validate("DropoutReference.Forward", x.Length, "y", y.Length, p);
+        for (int i = 0; i < x.Length; i++) y[i] = Dropout.Keeps(seed, i, p) ? x[i] / (1 - (double)p) : 0;
+    }
+
+    /// <summary>dx[i] = dy[i] / (1 - p) where the element is kept, else 0.</summary>
+    public static void Backward(ReadOnlySpan<double> dy, Span<double> dx, float p, ulong seed)
+    {
+        Dropout.Validate("DropoutReference.Backward", dy.Length, "dx", dx.Length, p);
+        for (int i = 0; i < dy.Length; i++) dx[i] = Dropout.Keeps(seed, i, p) ? dy[i] / (1 - (double)p) : 0;
+    }
+}

@@ -1,0 +1,103 @@
+using MinRnn.Kernels;
+using MinRnn.Layers;
+
+namespace MinRnn.Tests.Layers;
+
+public class CausalConvTests
+{
+    public static TheoryData<SimdWidth> Widths => TestData.Widths();
+
+    [Theory]
+    [InlineData(2, 7, 5, 3)]
+    [InlineData(1, 3, 4, 4)] // kernel longer than the sequence
+    [InlineData(2, 4, 3, 1)]
+    public void ReferenceBackwardMatchesFiniteDifferences(int batch, int time, int dim, int kernel)
+    {
+        var x = TestData.ToDouble(TestData.Uniform(batch * time * dim, 1));
+        var w = TestData.ToDouble(TestData.Uniform(dim * kernel, 2));
+        var b = TestData.ToDouble(TestData.Uniform(dim, 3));
+        var weights = TestData.ToDouble(TestData.Uniform(x.Length, 4));
+        double Loss()
+        {
+            var y = new double[x.Length];
+            CausalConvReference.Forward(x, w, b, y, batch, time, dim, kernel);
+            return FiniteDifference.WeightedSum(y, weights);
+        }
+        var dx = new double[x.Length]; var dw = new double[w.Length]; var db = new double[dim];
+        CausalConvReference.Backward(x, w, weights, dx, dw, db, batch, time, dim, kernel);
+        FiniteDifference.AssertMatches(dx, FiniteDifference.Gradient(x, Loss), "dx");
+        FiniteDifference.AssertMatches(dw, FiniteDifference.Gradient(w, Loss), "dWeight");
+        FiniteDifference.AssertMatches(db, FiniteDifference.Gradient(b, Loss), "dBias");
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void FastMatchesReference(SimdWidth width)
+    {
+        using var _ = Simd.Force(width);
+        foreach (var (batch, time, dim, kernel) in new[] { (2, 7, 13, 3), (3, 20, 37, 4), (1, 2, 19, 4), (2, 5, 1, 1) })
+        foreach (bool accumulateDx in new[] { false, true })
+        {
+            string what = $"({batch}, {time}, {dim}, {kernel}, accumulateDx={accumulateDx})";
+            var x = TestData.Uniform(batch * time * dim, 1); var w = TestData.Uniform(dim * kernel, 2); var b = TestData.Uniform(dim, 3);
+            var y = new float[x.Length]; var expectedY = new double[x.Length];
+            CausalConv.Forward(x, w, b, y, batch, time, dim, kernel);
+            CausalConvReference.Forward(TestData.ToDouble(x), TestData.ToDouble(w), TestData.ToDouble(b), expectedY, batch, time, dim, kernel);
+            TestData.AssertClose(expectedY, y, 1e-5, 1e-6, "y" + what);
+
+            var dy = TestData.Uniform(x.Length, 4);
+            var dx = TestData.Uniform(x.Length, 5); var dw = TestData.Uniform(w.Length, 6); var db = TestData.Uniform(dim, 7);
+            var expectedDx = TestData.ToDouble(dx); var expectedDw = TestData.ToDouble(dw); var expectedDb = TestData.ToDouble(db);
+            CausalConv.Backward(x, w, dy, dx, dw, db, batch, time, dim, kernel, accumulateDx);
+            CausalConvReference.Backward(TestData.ToDouble(x), TestData.ToDouble(w), TestData.ToDouble(dy), expectedDx, expectedDw, expectedDb,
+                batch, time, dim, kernel, accumulateDx);
+            TestData.AssertClose(expectedDx, dx, 1e-5, 1e-6, "dx" + what);
+            TestData.AssertClose(expectedDw, dw, 1e-5, 1e-5, "dWeight" + what);
+            TestData.AssertClose(expectedDb, db, 1e-5, 1e-5, "dBias" + what);
+        }
+    }
+
+    [Fact]
+    public void EmptyDxSkipsTheInputGradient()
+    {
+        int batch = 2, time = 6, dim = 5, kernel = 3;
+        var x = TestData.Uniform(batch * time * dim, 1); var w = TestData.Uniform(dim * kernel, 2); var dy = TestData.Uniform(x.Length, 3);
+        var dw = new float[w.Length]; var db = new float[dim];
+        var dwWithDx = new float[w.Length]; var dbWithDx = new float[dim];
+        CausalConv.Backward(x, w, dy, [], dw, db, batch, time, dim, kernel);
+        CausalConv.Backward(x, w, dy, new float[x.Length], dwWithDx, dbWithDx, batch, time, dim, kernel);
+        Assert.Equal(dwWithDx, dw);
+        Assert.Equal(dbWithDx, db);
+    }
+
+    [Fact]
+    public void ResultsDoNotDependOnThreadCount()
+    {
+        int batch = 4, time = 100, dim = 67, kernel = 4;
+        var x = TestData.Uniform(batch * time * dim, 1); var w = TestData.Uniform(dim * kernel, 2);
+        var b = TestData.Uniform(dim, 3); var dy = TestData.Uniform(x.Length, 4);
+        var (one, two) = ThreadCount.OneThenTwo(() =>
+        {
+            var y = new float[x.Length]; var dx = new float[x.Length]; var dw = new float[w.Length]; var db = new float[dim];
+            CausalConv.Forward(x, w, b, y, batch, time, dim, kernel);
+            CausalConv.Backward(x, w, dy, dx, dw, db, batch, time, dim, kernel);
+            return y.Concat(dx).Concat(dw).Concat(db).ToArray();
+        });
+        Assert.Equal(one, two);
+    }
+
+    [Fact]
+    public void BadInputIsRefusedWithTheShapesNamed()
+    {
+        var x = new float[2 * 3 * 4]; var w = new float[4 * 2]; var b = new float[4]; var y = new float[x.Length];
+        var e = Assert.Throws<ArgumentException>(() => CausalConv.Forward(x, w.AsSpan(0, 7), b, y, 2, 3, 4, 2));
+        Assert.Contains("CausalConv.Forward: weight has 7 elements, expected [4, 1, 2] = 8", e.Message);
+        e = Assert.Throws<ArgumentException>(() => CausalConv.Forward(x, w, b, y, 2, 3, 4, 0));
+        Assert.Contains("kernel must be positive", e.Message);
+        Assert.Throws<ArgumentException>(() => CausalConv.Forward(x, w, b, x, 2, 3, 4, 2));
+        Assert.Throws<ArgumentException>(() => CausalConv.Forward([], w, b, [], 0, 3, 4, 2));
+        e = Assert.Throws<ArgumentException>(() => CausalConv.Backward(x, w, y, new float[x.Length], w, new float[3], 2, 3, 4, 2));
+        Assert.Contains("CausalConv.Backward: dBias has 3 elements", e.Message);
+        Assert.Throws<ArgumentException>(() => CausalConv.Backward(x, w, y, y, w, b, 2, 3, 4, 2));
+    }
+}

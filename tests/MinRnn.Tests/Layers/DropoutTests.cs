@@ -1,0 +1,100 @@
+using MinRnn.Kernels;
+using MinRnn.Layers;
+
+namespace MinRnn.Tests.Layers;
+
+public class DropoutTests
+{
+    public static TheoryData<SimdWidth> Widths => TestData.Widths();
+
+    [Fact]
+    public void ReferenceBackwardMatchesFiniteDifferences()
+    {
+        const float p = 0.3f;
+        var x = TestData.ToDouble(TestData.Uniform(41, 1));
+        var weights = TestData.ToDouble(TestData.Uniform(x.Length, 2));
+        double Loss()
+        {
+            var y = new double[x.Length];
+            DropoutReference.Forward(x, y, p, 5);
+            return FiniteDifference.WeightedSum(y, weights);
+        }
+        var dx = new double[x.Length];
+        DropoutReference.Backward(weights, dx, p, 5);
+        FiniteDifference.AssertMatches(dx, FiniteDifference.Gradient(x, Loss), "dx");
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void FastMatchesReference(SimdWidth width)
+    {
+        using var _ = Simd.Force(width);
+        foreach (var (n, p) in new[] { (1, 0.5f), (37, 0.2f), (5000, 0.9f), (13, 0f) })
+        {
+            var x = TestData.Uniform(n, n);
+            var y = new float[n]; var expected = new double[n];
+            Dropout.Forward(x, y, p, 11);
+            DropoutReference.Forward(TestData.ToDouble(x), expected, p, 11);
+            TestData.AssertClose(expected, y, 1e-6, 0, $"y[{n}], p={p}");
+            Dropout.Backward(x, y, p, 11);
+            DropoutReference.Backward(TestData.ToDouble(x), expected, p, 11);
+            TestData.AssertClose(expected, y, 1e-6, 0, $"dx[{n}], p={p}");
+        }
+    }
+
+    [Fact]
+    public void KeepsAboutOneMinusPAndBackwardUsesTheForwardMask()
+    {
+        const int n = 100_000; const float p = 0.25f;
+        var x = new float[n]; Array.Fill(x, 1f);
+        var y = new float[n]; var dx = new float[n];
+        Dropout.Forward(x, y, p, 3);
+        Dropout.Backward(x, dx, p, 3);
+        Assert.Equal(y, dx);
+        int kept = y.Count(v => v != 0f);
+        Assert.InRange(kept / (double)n, 0.745, 0.755);
+        Assert.All(y, v => Assert.True(v == 0f || v == 1f / (1f - p)));
+        var other = new float[n];
+        Dropout.Forward(x, other, p, 4);
+        Assert.NotEqual(y, other);
+    }
+
+    [Fact]
+    public void IdentityAtZeroAndInPlace()
+    {
+        var x = TestData.Uniform(100, 1);
+        var y = new float[100];
+        Dropout.Forward(x, y, 0f, 1);
+        Assert.Equal(x, y);
+        Dropout.Forward(x, y, 0.5f, 2);
+        Dropout.Forward(x, x, 0.5f, 2);
+        Assert.Equal(y, x);
+    }
+
+    [Fact]
+    public void ResultDoesNotDependOnThreadCount()
+    {
+        var x = TestData.Uniform(200_000, 1);
+        var (one, two) = ThreadCount.OneThenTwo(() =>
+        {
+            var y = new float[x.Length];
+            Dropout.Forward(x, y, 0.2f, 9);
+            return y;
+        });
+        Assert.Equal(one, two);
+    }
+
+    [Fact]
+    public void BadInputIsRefused()
+    {
+        var x = new float[4];
+        foreach (float p in new[] { 1f, -0.1f, float.NaN })
+        {
+            var e = Assert.Throws<ArgumentException>(() => Dropout.Forward(x, x, p, 1));
+            Assert.Contains("Dropout.Forward: the drop probability p must be in [0, 1)", e.Message);
+        }
+        var e2 = Assert.Throws<ArgumentException>(() => Dropout.Backward(x, new float[3], 0.1f, 1));
+        Assert.Contains("Dropout.Backward: dx has 3 elements", e2.Message);
+        Assert.Throws<ArgumentException>(() => Dropout.Forward([], [], 0.1f, 1));
+    }
+}
