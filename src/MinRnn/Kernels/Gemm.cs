@@ -87,8 +87,7 @@ public static unsafe class Gemm
                 {
                     int kc = Math.Min(kcBlock, job.K - pc);
                     var (p0, p1) = ctx.Range(panels);
-                    for (int p = p0; p < p1; p++)
-                        PackB(job, packedB + (long)p * kc * nr, pc, kc, jc + p * nr, Math.Min(nr, nc - p * nr), nr);
+                    PackB(job, packedB, pc, kc, jc, nc, p0, p1, nr);
                     ctx.Sync();
 
                     var (i0, i1) = ctx.Range(mBlocks * groups);
@@ -139,31 +138,37 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>packed[p][j] = op(B)[pc + p, j0 + j] for p &lt; kc, j &lt; nr; columns past <paramref name="cols"/> are 0.</summary>
-    static void PackB(Job job, float* packed, int pc, int kc, int j0, int cols, int nr)
+    /// <summary>
+    /// Packs panels [p0, p1) of the block: panel q holds packed[q][p][j] = op(B)[pc + p, jc + q·nr + j]
+    /// for p &lt; kc, j &lt; nr, with columns past the block's edge set to 0.
+    /// </summary>
+    static void PackB(Job job, float* packed, int pc, int kc, int jc, int nc, int p0, int p1, int nr)
     {
-        if (!job.TransposeB)
+        for (int q = p0; q < p1; q++)
         {
-            for (int p = 0; p < kc; p++)
+            float* panel = packed + (long)q * kc * nr;
+            int j0 = jc + q * nr, cols = Math.Min(nr, nc - q * nr);
+            if (cols < nr) new Span<float>(panel, kc * nr).Clear();
+            if (!job.TransposeB) continue;
+            int j8 = cols & ~7, p8 = kc & ~7;
+            for (int j = 0; j < j8; j += 8)
             {
-                float* src = job.B + (long)(pc + p) * job.N + j0;
-                float* dst = packed + p * nr;
-                Copy(src, dst, cols);
-                for (int x = cols; x < nr; x++) dst[x] = 0f;
+                float* src = job.B + (long)(j0 + j) * job.K + pc;
+                for (int p = 0; p < p8; p += 8) Transpose8x8.Run(src + p, job.K, panel + p * nr + j, nr);
             }
-            return;
+            for (int j = 0; j < cols; j++)
+            {
+                float* src = job.B + (long)(j0 + j) * job.K + pc;
+                for (int p = j < j8 ? p8 : 0; p < kc; p++) panel[p * nr + j] = src[p];
+            }
         }
-        if (cols < nr) new Span<float>(packed, kc * nr).Clear();
-        int j8 = cols & ~7, p8 = kc & ~7;
-        for (int j = 0; j < j8; j += 8)
+        if (job.TransposeB) return;
+        // B is row-major: read each row once, left to right, and deal it out to the panels.
+        for (int p = 0; p < kc; p++)
         {
-            float* src = job.B + (long)(j0 + j) * job.K + pc;
-            for (int p = 0; p < p8; p += 8) Transpose8x8.Run(src + p, job.K, packed + p * nr + j, nr);
-        }
-        for (int j = 0; j < cols; j++)
-        {
-            float* src = job.B + (long)(j0 + j) * job.K + pc;
-            for (int p = j < j8 ? p8 : 0; p < kc; p++) packed[p * nr + j] = src[p];
+            float* src = job.B + (long)(pc + p) * job.N + jc;
+            for (int q = p0; q < p1; q++)
+                Copy(src + q * nr, packed + (long)q * kc * nr + p * nr, Math.Min(nr, nc - q * nr));
         }
     }
 
@@ -176,14 +181,7 @@ public static unsafe class Gemm
             float* panel = packed + (long)r0 * kc;
             int rows = Math.Min(mr, mc - r0);
             if (rows < mr) new Span<float>(panel, kc * mr).Clear();
-            if (job.TransposeA)
-            {
-                for (int p = 0; p < kc; p++)
-                {
-                    Copy(job.A + (long)(pc + p) * job.M + ic + r0, panel + p * mr, rows);
-                }
-            }
-            else
+            if (!job.TransposeA)
             {
                 float* src = job.A + (long)(ic + r0) * job.K + pc;
                 int p8 = rows == mr ? kc & ~7 : 0;
@@ -191,6 +189,14 @@ public static unsafe class Gemm
                 for (int y = 0; y < rows; y++)
                 for (int p = p8; p < kc; p++) panel[p * mr + y] = src[(long)y * job.K + p];
             }
+        }
+        if (!job.TransposeA) return;
+        // A is stored [k, m]: read each stored row once, left to right, and deal it out to the micro-panels.
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = job.A + (long)(pc + p) * job.M + ic;
+            for (int r0 = 0; r0 < mc; r0 += mr)
+                Copy(src + r0, packed + (long)r0 * kc + p * mr, Math.Min(mr, mc - r0));
         }
     }
 

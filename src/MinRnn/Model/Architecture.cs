@@ -1,0 +1,10 @@
+namespace MinRnn.Model;
+
+/// <summary>The two model shapes of spec §3.</summary>
+public enum Architecture
+{
+    /// <summary>Embed → L cells (D → D) → Linear: the seed's model.</summary>
+    Plain,
+    /// <summary>The paper's language-model block: conv, minRNN, MLP, residual connections and RMSNorm.</summary>
+    Residual,
+}

@@ -1,0 +1,167 @@
+using MinRnn.Kernels;
+using MinRnn.Layers;
+
+namespace MinRnn.Model;
+
+/// <summary>
+/// A character language model: embedding → body → (final norm) → linear head, with forward and
+/// backward over a batch of token windows [batch, time]. Activations live in buffers sized for the
+/// largest batch x time seen, so a training loop allocates nothing after its first step.
+/// Subclasses hold the body of one architecture; <see cref="Create"/> picks it from the configuration.
+/// </summary>
+public abstract class LanguageModel
+{
+    readonly List<Parameter> parameters = [];
+    readonly Parameter embedding;
+    Parameter headWeight = null!, headBias = null!;
+    int[] tokens = [];
+    float[] embedded = [], logits = [], dHeadInput = [], dEmbedded = [];
+    int rows;
+    bool training;
+    ulong dropoutSeed;
+
+    /// <summary>Creates the embedding and head parameters; subclasses add theirs in between (names as spec §5).</summary>
+    protected LanguageModel(ModelConfig config)
+    {
+        Config = config.Validated();
+        embedding = AddParameter("embedding.weight", [config.VocabularySize, config.Dim], decay: true);
+    }
+
+    /// <summary>Adds the head last, so the parameter order follows the data flow.</summary>
+    protected void AddHead()
+    {
+        headWeight = AddParameter("head.weight", [Config.VocabularySize, Config.Dim], decay: true);
+        headBias = AddParameter("head.bias", [Config.VocabularySize], decay: false);
+    }
+
+    /// <summary>Builds the model of <paramref name="config"/>'s architecture with zero parameters.</summary>
+    public static LanguageModel Create(ModelConfig config) => config.Architecture switch
+    {
+        Architecture.Plain => new PlainModel(config),
+        Architecture.Residual => new ResidualModel(config),
+        _ => throw new ArgumentOutOfRangeException(nameof(config), config.Architecture, "Unknown architecture."),
+    };
+
+    /// <summary>The configuration the parameter shapes follow.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>Every trainable tensor, in data-flow order.</summary>
+    public IReadOnlyList<Parameter> Parameters => parameters;
+
+    /// <summary>Total number of trainable scalars.</summary>
+    public long ParameterCount => parameters.Sum(p => (long)p.Value.Length);
+
+    /// <summary>How the cells evaluate their recurrence in <see cref="Forward"/> (both give the same function).</summary>
+    public ScanAlgorithm Scan { get; set; } = ScanAlgorithm.Sequential;
+
+    /// <summary>
+    /// PyTorch's default initialisation: embedding ~ N(0, 1); linear and conv weights and biases
+    /// ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); norm weights 1. Each tensor draws from its own stream.
+    /// </summary>
+    public void Initialize(ulong seed)
+    {
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var p = parameters[i];
+            ulong stream = seed * 1_000_003 + (ulong)i;
+            if (p == embedding) CounterRandom.FillNormal(p.Value, stream, 0f, 1f);
+            else if (p.Name.Contains("norm")) Array.Fill(p.Value, 1f);
+            else
+            {
+                float bound = 1f / MathF.Sqrt(FanIn(p));
+                CounterRandom.FillUniform(p.Value, stream, -bound, bound);
+            }
+        }
+    }
+
+    /// <summary>Sets every gradient to zero.</summary>
+    public void ZeroGradients()
+    {
+        foreach (var p in parameters) Array.Clear(p.Gradient);
+    }
+
+    /// <summary>
+    /// Runs the model over <paramref name="input"/> [batch, time] and returns the logits [batch·time, V]
+    /// (a view of an internal buffer, valid until the next call). With <paramref name="train"/> set,
+    /// dropout is active with masks drawn from <paramref name="seed"/>, and activations are kept for
+    /// <see cref="Backward"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes do not match or a token is outside the vocabulary.</exception>
+    public Span<float> Forward(ReadOnlySpan<int> input, int batch, int time, bool train = false, ulong seed = 0)
+    {
+        Check.Positive("LanguageModel.Forward", ("batch", batch), ("time", time));
+        Check.Length("LanguageModel.Forward", "input", input.Length, batch, time);
+        int d = Config.Dim, v = Config.VocabularySize;
+        rows = batch * time;
+        training = train;
+        dropoutSeed = seed;
+        Grow(ref tokens, rows);
+        input.CopyTo(tokens);
+        Grow(ref embedded, rows * d);
+        Grow(ref logits, rows * v);
+        var x = embedded.AsSpan(0, rows * d);
+        Embedding.Forward(input, embedding.Value, x, v, d);
+        if (train && Config.Dropout > 0) Dropout.Forward(x, x, Config.Dropout, DropoutStream(0));
+        var headInput = ForwardBody(x, batch, time);
+        var output = logits.AsSpan(0, rows * v);
+        Linear.Forward(headInput, headWeight.Value, headBias.Value, output, rows, d, v);
+        return output;
+    }
+
+    /// <summary>
+    /// Accumulates dLoss/dParameters into each <see cref="Parameter.Gradient"/> from dLoss/dLogits of the
+    /// last training <see cref="Forward"/>.
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> dLogits)
+    {
+        if (!training) throw new InvalidOperationException("LanguageModel.Backward: the last Forward was not a training forward.");
+        int d = Config.Dim, v = Config.VocabularySize;
+        Check.Length("LanguageModel.Backward", "dLogits", dLogits.Length, rows, v);
+        Grow(ref dHeadInput, rows * d);
+        Grow(ref dEmbedded, rows * d);
+        var dHead = dHeadInput.AsSpan(0, rows * d);
+        Linear.Backward(HeadInput, headWeight.Value, dLogits, dHead, headWeight.Gradient, headBias.Gradient, rows, d, v);
+        var dx = dEmbedded.AsSpan(0, rows * d);
+        BackwardBody(dHead, dx);
+        if (Config.Dropout > 0) Dropout.Backward(dx, dx, Config.Dropout, DropoutStream(0));
+        Embedding.Backward(tokens.AsSpan(0, rows), dx, embedding.Gradient, v, d);
+    }
+
+    /// <summary>Runs the body on the embedded input x [rows, D] and returns the head's input [rows, D].</summary>
+    protected abstract ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time);
+
+    /// <summary>The head's input of the last forward.</summary>
+    protected abstract ReadOnlySpan<float> HeadInput { get; }
+
+    /// <summary>From dLoss/d(head input) (may be overwritten), writes dLoss/d(embedded input) into <paramref name="dx"/>.</summary>
+    protected abstract void BackwardBody(Span<float> dHeadInput, Span<float> dx);
+
+    /// <summary>The embedded (and dropped-out) input of the last forward, [rows, D].</summary>
+    protected ReadOnlySpan<float> Embedded => embedded.AsSpan(0, rows * Config.Dim);
+
+    /// <summary>Whether the last forward was a training forward (dropout active).</summary>
+    protected bool Training => training && Config.Dropout > 0;
+
+    /// <summary>The dropout mask stream of site <paramref name="site"/> for the last forward.</summary>
+    protected ulong DropoutStream(int site) => dropoutSeed * 1_000_003 + (ulong)site;
+
+    /// <summary>Adds a parameter in data-flow order.</summary>
+    protected Parameter AddParameter(string name, int[] shape, bool decay)
+    {
+        var p = new Parameter(name, shape, decay);
+        parameters.Add(p);
+        return p;
+    }
+
+    /// <summary>Makes sure <paramref name="buffer"/> holds at least <paramref name="length"/> elements.</summary>
+    protected static void Grow<T>(ref T[] buffer, long length)
+    {
+        if (buffer.Length < length) buffer = new T[length];
+    }
+
+    /// <summary>Inputs per output of a weight: its size over the output dimension (the first).</summary>
+    int FanIn(Parameter p) => p.Shape.Length == 1 ? FanInOfBias(p) : p.Value.Length / p.Shape[0];
+
+    /// <summary>A bias shares the bound of the weight it belongs to: the parameter just before it.</summary>
+    int FanInOfBias(Parameter bias) => FanIn(parameters[parameters.IndexOf(bias) - 1]);
+}

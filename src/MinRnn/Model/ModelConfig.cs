@@ -1,0 +1,92 @@
+using System.Globalization;
+using MinRnn.Layers;
+
+namespace MinRnn.Model;
+
+/// <summary>
+/// Everything that fixes a model's parameter shapes (spec §3). It round-trips through a checkpoint's
+/// string metadata, so a checkpoint file alone rebuilds the model.
+/// </summary>
+/// <param name="Architecture">Plain or residual.</param>
+/// <param name="Cell">minGRU or minLSTM.</param>
+/// <param name="VocabularySize">V: number of distinct characters.</param>
+/// <param name="Dim">D: the model width.</param>
+/// <param name="Layers">L: cells (plain) or blocks (residual).</param>
+/// <param name="Expansion">E: residual cell width H = round(E·D); plain models use H = D.</param>
+/// <param name="ConvKernel">K: depthwise causal conv kernel of a residual block, 0 for none.</param>
+/// <param name="MlpMultiplier">M: the residual block's MLP has M·D hidden units.</param>
+/// <param name="Dropout">Training-time dropout on the embedding and on each residual branch.</param>
+public sealed record ModelConfig(Architecture Architecture, MinRnnCell Cell, int VocabularySize, int Dim, int Layers,
+    double Expansion = 1, int ConvKernel = 0, int MlpMultiplier = 4, float Dropout = 0)
+{
+    /// <summary>H: the cell's hidden width.</summary>
+    public int Hidden => Architecture == Architecture.Plain ? Dim : (int)Math.Round(Expansion * Dim, MidpointRounding.AwayFromZero);
+
+    /// <summary>Throws <see cref="ArgumentException"/> with one line naming the first invalid value.</summary>
+    public ModelConfig Validated()
+    {
+        if (VocabularySize < 2) throw new ArgumentException($"vocabulary size must be at least 2, got {VocabularySize}.");
+        if (Dim < 1) throw new ArgumentException($"--dim must be at least 1, got {Dim}.");
+        if (Layers < 1) throw new ArgumentException($"--layers must be at least 1, got {Layers}.");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"--dropout must be in [0, 1), got {Dropout}.");
+        if (Architecture == Architecture.Residual)
+        {
+            if (!(Expansion > 0) || Hidden < 1) throw new ArgumentException($"--expansion must give a hidden width of at least 1, got {Expansion}.");
+            if (ConvKernel < 0) throw new ArgumentException($"--conv must be 0 (none) or a positive kernel size, got {ConvKernel}.");
+            if (MlpMultiplier < 1) throw new ArgumentException($"--mlp must be at least 1, got {MlpMultiplier}.");
+        }
+        return this;
+    }
+
+    /// <summary>The configuration as checkpoint metadata entries.</summary>
+    public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    {
+        ["architecture"] = Architecture.ToString().ToLowerInvariant(),
+        ["cell"] = Cell == MinRnnCell.MinGru ? "mingru" : "minlstm",
+        ["vocab_size"] = Invariant(VocabularySize),
+        ["dim"] = Invariant(Dim),
+        ["layers"] = Invariant(Layers),
+        ["expansion"] = Expansion.ToString("R", CultureInfo.InvariantCulture),
+        ["hidden"] = Invariant(Hidden),
+        ["conv_kernel"] = Invariant(ConvKernel),
+        ["mlp_multiplier"] = Invariant(MlpMultiplier),
+        ["dropout"] = Dropout.ToString("R", CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Rebuilds a configuration from checkpoint metadata.</summary>
+    /// <exception cref="InvalidDataException">A key is missing or a value does not parse.</exception>
+    public static ModelConfig FromMetadata(IReadOnlyDictionary<string, string> metadata)
+    {
+        string Get(string key) => metadata.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"metadata has no \"{key}\".");
+        int Int(string key) => int.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
+            : throw new InvalidDataException($"metadata \"{key}\" is not an integer: \"{Get(key)}\".");
+        double Real(string key) => double.TryParse(Get(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
+            : throw new InvalidDataException($"metadata \"{key}\" is not a number: \"{Get(key)}\".");
+        var architecture = ParseArchitecture(Get("architecture")) ?? throw new InvalidDataException($"unknown architecture \"{Get("architecture")}\".");
+        var cell = ParseCell(Get("cell")) ?? throw new InvalidDataException($"unknown cell \"{Get("cell")}\".");
+        try
+        {
+            return new ModelConfig(architecture, cell, Int("vocab_size"), Int("dim"), Int("layers"), Real("expansion"),
+                Int("conv_kernel"), Int("mlp_multiplier"), (float)Real("dropout")).Validated();
+        }
+        catch (ArgumentException e) { throw new InvalidDataException($"invalid configuration in metadata: {e.Message}"); }
+    }
+
+    /// <summary>"plain" or "residual" (case-insensitive), else null.</summary>
+    public static Architecture? ParseArchitecture(string text) => text.ToLowerInvariant() switch
+    {
+        "plain" => Architecture.Plain,
+        "residual" => Architecture.Residual,
+        _ => null,
+    };
+
+    /// <summary>"mingru" or "minlstm" (case-insensitive), else null.</summary>
+    public static MinRnnCell? ParseCell(string text) => text.ToLowerInvariant() switch
+    {
+        "mingru" => MinRnnCell.MinGru,
+        "minlstm" => MinRnnCell.MinLstm,
+        _ => null,
+    };
+
+    static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,71 @@
+using MinRnn.Layers;
+
+namespace MinRnn.Model;
+
+/// <summary>
+/// The seed's model (spec §3 "plain"): x_0 = embedding, x_{i+1} = cell_i(x_i) with H = D and h_0 = 0,
+/// logits = head(x_L). Layer i keeps its pre-activations [rows, G·D] and its output [rows, D].
+/// </summary>
+internal sealed class PlainModel : LanguageModel
+{
+    readonly Parameter[] weights, biases;
+    readonly float[][] preactivations, outputs;
+    float[] gradientA = [], dPreactivations = [];
+    int batch, time;
+
+    public PlainModel(ModelConfig config) : base(config)
+    {
+        int l = config.Layers, d = config.Dim, g = config.Cell.Gates();
+        string name = config.Cell == MinRnnCell.MinGru ? "gate_hidden" : "gates_hidden";
+        weights = new Parameter[l];
+        biases = new Parameter[l];
+        for (int i = 0; i < l; i++)
+        {
+            weights[i] = AddParameter($"layers.{i}.{name}.weight", [g * d, d], decay: true);
+            biases[i] = AddParameter($"layers.{i}.{name}.bias", [g * d], decay: false);
+        }
+        AddHead();
+        preactivations = new float[l][];
+        outputs = new float[l][];
+        for (int i = 0; i < l; i++) { preactivations[i] = []; outputs[i] = []; }
+    }
+
+    protected override ReadOnlySpan<float> HeadInput => Output(Config.Layers - 1);
+
+    protected override ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time)
+    {
+        this.batch = batch;
+        this.time = time;
+        int d = Config.Dim, g = Config.Cell.Gates(), rows = batch * time;
+        for (int i = 0; i < Config.Layers; i++)
+        {
+            Grow(ref preactivations[i], (long)rows * g * d);
+            Grow(ref outputs[i], (long)rows * d);
+            var pre = Preactivations(i);
+            Linear.Forward(Input(i), weights[i].Value, biases[i].Value, pre, rows, d, g * d);
+            MinRnnScan.Forward(Config.Cell, Scan, pre, default, outputs[i].AsSpan(0, rows * d), batch, time, d);
+        }
+        return Output(Config.Layers - 1);
+    }
+
+    protected override void BackwardBody(Span<float> dHeadInput, Span<float> dx)
+    {
+        int d = Config.Dim, g = Config.Cell.Gates(), rows = batch * time;
+        Grow(ref gradientA, (long)rows * d);
+        Grow(ref dPreactivations, (long)rows * g * d);
+        var dPre = dPreactivations.AsSpan(0, rows * g * d);
+        // The gradient w.r.t. each layer's output alternates between two buffers; layer 0 writes dx.
+        Span<float> dOutput = dHeadInput;
+        for (int i = Config.Layers - 1; i >= 0; i--)
+        {
+            MinRnnScan.Backward(Config.Cell, Preactivations(i), default, Output(i), dOutput, dPre, default, batch, time, d);
+            Span<float> dInput = i == 0 ? dx : (Config.Layers - 1 - i) % 2 == 0 ? gradientA.AsSpan(0, rows * d) : dHeadInput;
+            Linear.Backward(Input(i), weights[i].Value, dPre, dInput, weights[i].Gradient, biases[i].Gradient, rows, d, g * d);
+            dOutput = dInput;
+        }
+    }
+
+    ReadOnlySpan<float> Input(int layer) => layer == 0 ? Embedded : Output(layer - 1);
+    Span<float> Output(int layer) => outputs[layer].AsSpan(0, batch * time * Config.Dim);
+    Span<float> Preactivations(int layer) => preactivations[layer].AsSpan(0, batch * time * Config.Cell.Gates() * Config.Dim);
+}

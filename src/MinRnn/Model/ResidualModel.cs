@@ -1,0 +1,155 @@
+using MinRnn.Layers;
+
+namespace MinRnn.Model;
+
+/// <summary>
+/// The paper's language model (spec §3 "residual"). Block i maps x to
+/// x1 = x + drop(conv(x)), x2 = x1 + drop(to_out(cell(rmsnorm1(x1)))),
+/// x3 = x2 + drop(mlp_down(gelu(mlp_up(rmsnorm2(x2))))), and the head reads rmsnorm_f(x_L).
+/// Each block keeps the activations its backward needs; the gradient w.r.t. the residual stream is
+/// updated in place, each branch's backward adding its share.
+/// </summary>
+internal sealed class ResidualModel : LanguageModel
+{
+    sealed class Block
+    {
+        public Parameter? ConvWeight, ConvBias;
+        public required Parameter Norm1, CellWeight, CellBias, OutWeight, OutBias, Norm2, UpWeight, UpBias, DownWeight, DownBias;
+        // Activations of the last forward.
+        public float[] X1 = [], N1 = [], Pre = [], H = [], X2 = [], N2 = [], Up = [], Gelu = [], Output = [];
+    }
+
+    readonly Block[] blocks;
+    readonly Parameter normF;
+    float[] headInput = [], branch = [], dHidden = [], dPre = [], dUp = [];
+    int batch, time;
+
+    public ResidualModel(ModelConfig config) : base(config)
+    {
+        int d = config.Dim, h = config.Hidden, g = config.Cell.Gates(), m = config.MlpMultiplier * d, k = config.ConvKernel;
+        string cell = config.Cell == MinRnnCell.MinGru ? "gate_hidden" : "gates_hidden";
+        blocks = new Block[config.Layers];
+        for (int i = 0; i < config.Layers; i++)
+        {
+            string p = $"layers.{i}.";
+            Parameter? convWeight = k > 0 ? AddParameter(p + "conv.weight", [d, 1, k], decay: true) : null;
+            Parameter? convBias = k > 0 ? AddParameter(p + "conv.bias", [d], decay: false) : null;
+            blocks[i] = new Block
+            {
+                ConvWeight = convWeight,
+                ConvBias = convBias,
+                Norm1 = AddParameter(p + "norm1.weight", [d], decay: false),
+                CellWeight = AddParameter(p + $"cell.{cell}.weight", [g * h, d], decay: true),
+                CellBias = AddParameter(p + $"cell.{cell}.bias", [g * h], decay: false),
+                OutWeight = AddParameter(p + "to_out.weight", [d, h], decay: true),
+                OutBias = AddParameter(p + "to_out.bias", [d], decay: false),
+                Norm2 = AddParameter(p + "norm2.weight", [d], decay: false),
+                UpWeight = AddParameter(p + "mlp_up.weight", [m, d], decay: true),
+                UpBias = AddParameter(p + "mlp_up.bias", [m], decay: false),
+                DownWeight = AddParameter(p + "mlp_down.weight", [d, m], decay: true),
+                DownBias = AddParameter(p + "mlp_down.bias", [d], decay: false),
+            };
+        }
+        normF = AddParameter("norm_f.weight", [d], decay: false);
+        AddHead();
+    }
+
+    protected override ReadOnlySpan<float> HeadInput => Slice(headInput, Config.Dim);
+
+    protected override ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time)
+    {
+        this.batch = batch;
+        this.time = time;
+        int d = Config.Dim, h = Config.Hidden, g = Config.Cell.Gates(), m = Config.MlpMultiplier * d, k = Config.ConvKernel;
+        int rows = batch * time;
+        float p = Config.Dropout;
+        Grow(ref branch, (long)rows * d);
+        var scratch = Slice(branch, d);
+        ReadOnlySpan<float> input = x;
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            var b = blocks[i];
+            long n = rows;
+            if (k > 0) Grow(ref b.X1, n * d);
+            Grow(ref b.N1, n * d); Grow(ref b.Pre, n * g * h); Grow(ref b.H, n * h); Grow(ref b.X2, n * d);
+            Grow(ref b.N2, n * d); Grow(ref b.Up, n * m); Grow(ref b.Gelu, n * m); Grow(ref b.Output, n * d);
+
+            ReadOnlySpan<float> x1 = input;
+            if (k > 0)
+            {
+                CausalConv.Forward(input, b.ConvWeight!.Value, b.ConvBias!.Value, scratch, batch, time, d, k);
+                if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 1));
+                Residual.Add(input, scratch, Slice(b.X1, d));
+                x1 = Slice(b.X1, d);
+            }
+            RmsNorm.Forward(x1, b.Norm1.Value, Slice(b.N1, d), rows, d);
+            Linear.Forward(Slice(b.N1, d), b.CellWeight.Value, b.CellBias.Value, Slice(b.Pre, g * h), rows, d, g * h);
+            MinRnnScan.Forward(Config.Cell, Scan, Slice(b.Pre, g * h), default, Slice(b.H, h), batch, time, h);
+            Linear.Forward(Slice(b.H, h), b.OutWeight.Value, b.OutBias.Value, scratch, rows, h, d);
+            if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 2));
+            Residual.Add(x1, scratch, Slice(b.X2, d));
+
+            RmsNorm.Forward(Slice(b.X2, d), b.Norm2.Value, Slice(b.N2, d), rows, d);
+            Linear.Forward(Slice(b.N2, d), b.UpWeight.Value, b.UpBias.Value, Slice(b.Up, m), rows, d, m);
+            Layers.Gelu.Forward(Slice(b.Up, m), Slice(b.Gelu, m));
+            Linear.Forward(Slice(b.Gelu, m), b.DownWeight.Value, b.DownBias.Value, scratch, rows, m, d);
+            if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 3));
+            Residual.Add(Slice(b.X2, d), scratch, Slice(b.Output, d));
+            input = Slice(b.Output, d);
+        }
+        Grow(ref headInput, (long)rows * d);
+        RmsNorm.Forward(input, normF.Value, Slice(headInput, d), rows, d);
+        return Slice(headInput, d);
+    }
+
+    protected override void BackwardBody(Span<float> dHeadInput, Span<float> dx)
+    {
+        int d = Config.Dim, h = Config.Hidden, g = Config.Cell.Gates(), m = Config.MlpMultiplier * d, k = Config.ConvKernel;
+        int rows = batch * time;
+        float p = Config.Dropout;
+        Grow(ref dHidden, (long)rows * h);
+        Grow(ref dPre, (long)rows * g * h);
+        Grow(ref dUp, (long)rows * m);
+        var scratch = Slice(branch, d);
+        // dx holds the gradient w.r.t. the residual stream, from the top of the model down to the embedding.
+        RmsNorm.Backward(Slice(blocks[^1].Output, d), normF.Value, dHeadInput, dx, normF.Gradient, rows, d);
+        var dNorm = dHeadInput; // free from here on: the branches' d(norm output)
+        for (int i = blocks.Length - 1; i >= 0; i--)
+        {
+            var b = blocks[i];
+            ReadOnlySpan<float> input = i == 0 ? Embedded : Slice(blocks[i - 1].Output, d);
+            ReadOnlySpan<float> x1 = k > 0 ? Slice(b.X1, d) : input;
+
+            ReadOnlySpan<float> dBranch = DropoutBackward(dx, scratch, 3 * i + 3);
+            Linear.Backward(Slice(b.Gelu, m), b.DownWeight.Value, dBranch, Slice(dUp, m), b.DownWeight.Gradient, b.DownBias.Gradient, rows, m, d);
+            Layers.Gelu.Backward(Slice(b.Up, m), Slice(dUp, m), Slice(dUp, m));
+            Linear.Backward(Slice(b.N2, d), b.UpWeight.Value, Slice(dUp, m), dNorm, b.UpWeight.Gradient, b.UpBias.Gradient, rows, d, m);
+            RmsNorm.Backward(Slice(b.X2, d), b.Norm2.Value, dNorm, dx, b.Norm2.Gradient, rows, d, accumulateDx: true);
+
+            dBranch = DropoutBackward(dx, scratch, 3 * i + 2);
+            Linear.Backward(Slice(b.H, h), b.OutWeight.Value, dBranch, Slice(dHidden, h), b.OutWeight.Gradient, b.OutBias.Gradient, rows, h, d);
+            MinRnnScan.Backward(Config.Cell, Slice(b.Pre, g * h), default, Slice(b.H, h), Slice(dHidden, h), Slice(dPre, g * h), default, batch, time, h);
+            Linear.Backward(Slice(b.N1, d), b.CellWeight.Value, Slice(dPre, g * h), dNorm, b.CellWeight.Gradient, b.CellBias.Gradient, rows, d, g * h);
+            RmsNorm.Backward(x1, b.Norm1.Value, dNorm, dx, b.Norm1.Gradient, rows, d, accumulateDx: true);
+
+            if (k > 0)
+            {
+                // The conv adds into dx, so its dy must be a copy even without dropout.
+                if (Training) Dropout.Backward(dx, scratch, p, DropoutStream(3 * i + 1));
+                else dx.CopyTo(scratch);
+                CausalConv.Backward(input, b.ConvWeight!.Value, scratch, dx, b.ConvWeight.Gradient, b.ConvBias!.Gradient,
+                    batch, time, d, k, accumulateDx: true);
+            }
+        }
+    }
+
+    /// <summary>d(branch output) from d(residual stream): through the dropout mask when training, else the same buffer.</summary>
+    ReadOnlySpan<float> DropoutBackward(Span<float> dStream, Span<float> scratch, int site)
+    {
+        if (!Training) return dStream;
+        Dropout.Backward(dStream, scratch, Config.Dropout, DropoutStream(site));
+        return scratch;
+    }
+
+    Span<float> Slice(float[] buffer, int width) => buffer.AsSpan(0, batch * time * width);
+}

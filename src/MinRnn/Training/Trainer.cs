@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using MinRnn.Data;
+using MinRnn.Layers;
+using MinRnn.Model;
+
+namespace MinRnn.Training;
+
+/// <summary>
+/// The training loop's state and one step of it: sample windows, forward, cross-entropy, backward,
+/// clip, AdamW with the scheduled learning rate. Everything that decides the next step — the
+/// parameters, the optimiser moments, the step count and the sampler's state — is in
+/// <see cref="TrainerState"/>, so a run resumed from it continues bit for bit.
+/// </summary>
+public sealed class Trainer
+{
+    readonly LanguageModel model;
+    readonly TrainingOptions options;
+    readonly TrainingBatches batches;
+    readonly ValidationWindows validation;
+    readonly float[][] firstMoments, secondMoments;
+    readonly int[] inputs, targets;
+    readonly float[] dLogits;
+    readonly Memory<float>[] gradients;
+    readonly Stopwatch clock = Stopwatch.StartNew();
+    TimeSpan elapsedBefore;
+
+    /// <summary>Prepares to train <paramref name="model"/> (already initialised or loaded) on <paramref name="corpus"/>.</summary>
+    /// <exception cref="ArgumentException">The options are invalid or the corpus is too short for the context.</exception>
+    public Trainer(LanguageModel model, CharCorpus corpus, TrainingOptions options)
+    {
+        this.model = model;
+        this.options = options.Validated();
+        if (corpus.Vocabulary.Count != model.Config.VocabularySize)
+            throw new ArgumentException($"the corpus has {corpus.Vocabulary.Count} distinct characters but the model's vocabulary has {model.Config.VocabularySize}.");
+        corpus.EnsureFits(options.Context);
+        batches = new TrainingBatches(corpus.Train, options.Context, options.Seed);
+        validation = new ValidationWindows(corpus.Validation, options.Context);
+        firstMoments = model.Parameters.Select(p => new float[p.Value.Length]).ToArray();
+        secondMoments = model.Parameters.Select(p => new float[p.Value.Length]).ToArray();
+        gradients = model.Parameters.Select(p => new Memory<float>(p.Gradient)).ToArray();
+        int rows = options.Batch * options.Context;
+        inputs = new int[rows];
+        targets = new int[rows];
+        dLogits = new float[(long)rows * model.Config.VocabularySize];
+        BestValidationLoss = double.PositiveInfinity;
+    }
+
+    /// <summary>Steps taken so far.</summary>
+    public int Step { get; private set; }
+
+    /// <summary>The lowest validation loss seen, and at which step (0 before any evaluation).</summary>
+    public double BestValidationLoss { get; private set; }
+
+    /// <summary>The step of <see cref="BestValidationLoss"/>.</summary>
+    public int BestStep { get; private set; }
+
+    /// <summary>Wall time spent training, including time before a resume.</summary>
+    public TimeSpan Elapsed => elapsedBefore + clock.Elapsed;
+
+    /// <summary>Whether all steps are done.</summary>
+    public bool Finished => Step >= options.Steps;
+
+    /// <summary>Whether the validation loss is due after the step just taken.</summary>
+    public bool EvaluationDue => Step % options.EvalEvery == 0 || Step == options.Steps;
+
+    /// <summary>Takes one optimisation step.</summary>
+    /// <exception cref="NotFiniteNumberException">The loss or the gradient is NaN or infinite; nothing was updated.</exception>
+    public StepReport TrainStep()
+    {
+        long start = Stopwatch.GetTimestamp();
+        int step = Step + 1, rows = options.Batch * options.Context, vocabulary = model.Config.VocabularySize;
+        batches.Next(inputs, targets);
+        var logits = model.Forward(inputs, options.Batch, options.Context, train: true, seed: options.Seed * 7_919 + (ulong)step);
+        double loss = SoftmaxCrossEntropy.ForwardBackward(logits, targets, dLogits, rows, vocabulary);
+        if (!double.IsFinite(loss)) throw new NotFiniteNumberException($"step {step}: the training loss is {loss}.", loss);
+        model.ZeroGradients();
+        model.Backward(dLogits);
+        double norm = options.Clip > 0 ? GradientClipping.ClipByGlobalNorm((float)options.Clip, gradients) : GradientClipping.GlobalNorm(gradients);
+        if (!double.IsFinite(norm)) throw new NotFiniteNumberException($"step {step}: the gradient norm is {norm}.", norm);
+
+        double lr = options.Schedule.At(step);
+        var adam = new AdamWOptions { LearningRate = (float)lr, WeightDecay = (float)options.WeightDecay };
+        for (int i = 0; i < model.Parameters.Count; i++)
+        {
+            var p = model.Parameters[i];
+            AdamW.Step(p.Value, p.Gradient, firstMoments[i], secondMoments[i], step, adam, p.Decay);
+        }
+        Step = step;
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return new StepReport(step, options.Steps, loss, lr, norm, rows / seconds, Elapsed);
+    }
+
+    /// <summary>Runs spec §4's validation and updates the best loss.</summary>
+    public EvalReport Evaluate()
+    {
+        double loss = Evaluator.ValidationLoss(model, validation, options.Batch);
+        if (loss < BestValidationLoss)
+        {
+            BestValidationLoss = loss;
+            BestStep = Step;
+        }
+        return new EvalReport(Step, loss, BestValidationLoss, BestStep);
+    }
+
+    /// <summary>The optimiser moments, one pair per parameter (in <see cref="LanguageModel.Parameters"/> order).</summary>
+    public IReadOnlyList<(float[] First, float[] Second)> Moments => firstMoments.Zip(secondMoments).ToArray();
+
+    /// <summary>The counters of the run, for a checkpoint.</summary>
+    public TrainerState State => new(Step, batches.State, BestValidationLoss, BestStep, Elapsed);
+
+    /// <summary>Restores the counters saved by <see cref="State"/>; the moments are restored through <see cref="Moments"/>.</summary>
+    public void Restore(TrainerState state)
+    {
+        Step = state.Step;
+        batches.State = state.SamplerState;
+        BestValidationLoss = state.BestValidationLoss;
+        BestStep = state.BestStep;
+        elapsedBefore = state.Elapsed - clock.Elapsed;
+    }
+}
+
+/// <summary>The scalar state of a run, besides parameters and optimiser moments.</summary>
+/// <param name="Step">Steps taken.</param>
+/// <param name="SamplerState">The training-window sampler's generator state.</param>
+/// <param name="BestValidationLoss">Lowest validation loss so far (+inf before any).</param>
+/// <param name="BestStep">Its step.</param>
+/// <param name="Elapsed">Wall time spent so far.</param>
+public sealed record TrainerState(int Step, ulong SamplerState, double BestValidationLoss, int BestStep, TimeSpan Elapsed);

@@ -1,0 +1,46 @@
+namespace MinRnn.Training;
+
+/// <summary>The optimisation settings of a run (the model's shape is in <see cref="Model.ModelConfig"/>).</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Windows per step.</summary>
+    public int Batch { get; init; } = 64;
+    /// <summary>Characters per window (the model predicts each next character).</summary>
+    public int Context { get; init; } = 256;
+    /// <summary>Optimisation steps.</summary>
+    public int Steps { get; init; } = 2000;
+    /// <summary>Peak learning rate (AdamW).</summary>
+    public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Learning rate at the last step of the cosine decay.</summary>
+    public double MinLearningRate { get; init; } = 1e-4;
+    /// <summary>Steps of linear warm-up.</summary>
+    public int WarmupSteps { get; init; } = 100;
+    /// <summary>AdamW decoupled weight decay (matrices and embeddings only).</summary>
+    public double WeightDecay { get; init; } = 0.1;
+    /// <summary>Global gradient-norm clip; 0 turns clipping off.</summary>
+    public double Clip { get; init; } = 1.0;
+    /// <summary>Steps between validation evaluations (and the last step always evaluates).</summary>
+    public int EvalEvery { get; init; } = 250;
+    /// <summary>Seed of initialisation, batch sampling and dropout.</summary>
+    public ulong Seed { get; init; } = 1337;
+
+    /// <summary>Throws <see cref="ArgumentException"/> with one line naming the first invalid value.</summary>
+    public TrainingOptions Validated()
+    {
+        if (Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {Batch}.");
+        if (Context < 1) throw new ArgumentException($"--context must be at least 1, got {Context}.");
+        if (Steps < 1) throw new ArgumentException($"--steps must be at least 1, got {Steps}.");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException($"--lr must be positive, got {LearningRate}.");
+        if (!(MinLearningRate >= 0 && MinLearningRate <= LearningRate))
+            throw new ArgumentException($"--min-lr must be between 0 and --lr ({LearningRate}), got {MinLearningRate}.");
+        if (WarmupSteps < 0) throw new ArgumentException($"--warmup must be 0 or more, got {WarmupSteps}.");
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentException($"--weight-decay must be 0 or more, got {WeightDecay}.");
+        if (!(Clip >= 0 && double.IsFinite(Clip))) throw new ArgumentException($"--clip must be 0 (off) or positive, got {Clip}.");
+        if (EvalEvery < 1) throw new ArgumentException($"--eval-every must be at least 1, got {EvalEvery}.");
+        if ((long)Batch * Context > int.MaxValue / 8) throw new ArgumentException($"--batch x --context = {(long)Batch * Context} characters per step is too large.");
+        return this;
+    }
+
+    /// <summary>The schedule these options describe.</summary>
+    public LearningRateSchedule Schedule => new(LearningRate, MinLearningRate, WarmupSteps, Steps);
+}

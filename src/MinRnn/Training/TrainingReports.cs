@@ -1,0 +1,26 @@
+namespace MinRnn.Training;
+
+/// <summary>What one optimisation step did.</summary>
+/// <param name="Step">The step just finished, counting from 1.</param>
+/// <param name="TotalSteps">Steps the run will take.</param>
+/// <param name="TrainLoss">Mean cross-entropy (nats per character) of the step's batch.</param>
+/// <param name="LearningRate">The learning rate the step used.</param>
+/// <param name="GradientNorm">Global L2 norm of the gradient before clipping.</param>
+/// <param name="TokensPerSecond">Training throughput of this step.</param>
+/// <param name="Elapsed">Wall time since the run started (including earlier sessions when resumed).</param>
+public sealed record StepReport(int Step, int TotalSteps, double TrainLoss, double LearningRate, double GradientNorm,
+    double TokensPerSecond, TimeSpan Elapsed);
+
+/// <summary>A periodic evaluation on the validation split (spec §4).</summary>
+/// <param name="Step">The step after which it ran.</param>
+/// <param name="ValidationLoss">Mean cross-entropy in nats per character.</param>
+/// <param name="BestValidationLoss">The lowest validation loss so far, this one included.</param>
+/// <param name="BestStep">The step that reached <paramref name="BestValidationLoss"/>.</param>
+public sealed record EvalReport(int Step, double ValidationLoss, double BestValidationLoss, int BestStep)
+{
+    /// <summary>Whether this evaluation set a new best.</summary>
+    public bool IsBest => BestStep == Step;
+
+    /// <summary>Bits per character: loss / ln 2.</summary>
+    public double BitsPerCharacter => ValidationLoss / Math.Log(2);
+}

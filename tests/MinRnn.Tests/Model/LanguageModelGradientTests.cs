@@ -1,0 +1,86 @@
+using MinRnn.Layers;
+using MinRnn.Model;
+
+namespace MinRnn.Tests.Model;
+
+/// <summary>
+/// The whole model's backward against central finite differences of its float32 loss, at a few
+/// coordinates of every parameter: each operation is checked in double precision on its own, so
+/// this test is about the wiring (buffers, accumulation, residual paths, dropout masks).
+/// </summary>
+public class LanguageModelGradientTests
+{
+    public static TheoryData<Architecture, MinRnnCell, int, float> Configurations => new()
+    {
+        { Architecture.Plain, MinRnnCell.MinGru, 0, 0f },
+        { Architecture.Plain, MinRnnCell.MinLstm, 0, 0.3f },
+        { Architecture.Residual, MinRnnCell.MinGru, 3, 0f },
+        { Architecture.Residual, MinRnnCell.MinLstm, 2, 0.25f },
+        { Architecture.Residual, MinRnnCell.MinGru, 0, 0.1f },
+    };
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void BackwardMatchesFiniteDifferencesOfTheLoss(Architecture architecture, MinRnnCell cell, int conv, float dropout)
+    {
+        var config = new ModelConfig(architecture, cell, VocabularySize: 7, Dim: 6, Layers: 2, Expansion: 1.5, ConvKernel: conv,
+            MlpMultiplier: 2, Dropout: dropout);
+        var model = LanguageModel.Create(config);
+        model.Initialize(5);
+        int batch = 2, time = 5;
+        var random = new Random(9);
+        var input = Enumerable.Range(0, batch * time).Select(_ => random.Next(7)).ToArray();
+        var target = Enumerable.Range(0, batch * time).Select(_ => random.Next(7)).ToArray();
+
+        double Loss() => SoftmaxCrossEntropy.Forward(model.Forward(input, batch, time, train: true, seed: 77), target, batch * time, 7);
+        var logits = model.Forward(input, batch, time, train: true, seed: 77);
+        var dLogits = new float[logits.Length];
+        SoftmaxCrossEntropy.ForwardBackward(logits, target, dLogits, batch * time, 7);
+        model.ZeroGradients();
+        model.Backward(dLogits);
+
+        foreach (var p in model.Parameters)
+            for (int trial = 0; trial < 4; trial++)
+            {
+                int i = random.Next(p.Value.Length);
+                double analytic = p.Gradient[i];
+                // g(u) has a kink at u = 0 (its slope jumps from 1/4 to 1): a difference that straddles
+                // it is off by O(step), so a mismatch is retried once with a smaller step.
+                double numeric = Central(p, i, 1e-3f, Loss);
+                if (!Close(numeric, analytic)) numeric = Central(p, i, 2.5e-4f, Loss);
+                Assert.True(Close(numeric, analytic), $"{p.Name}[{i}]: analytic {analytic:G6}, finite difference {numeric:G6}");
+            }
+    }
+
+    static bool Close(double numeric, double analytic) => Math.Abs(numeric - analytic) <= 2e-2 * Math.Abs(numeric) + 3e-4;
+
+    static double Central(Parameter p, int i, float step, Func<double> loss)
+    {
+        float saved = p.Value[i];
+        p.Value[i] = saved + step; double plus = loss();
+        p.Value[i] = saved - step; double minus = loss();
+        p.Value[i] = saved;
+        return (plus - minus) / (2 * step);
+    }
+
+    [Fact]
+    public void ParameterNamesAndShapesFollowTheSpec()
+    {
+        var plain = LanguageModel.Create(new ModelConfig(Architecture.Plain, MinRnnCell.MinLstm, 65, 8, 2));
+        Assert.Equal(
+            ["embedding.weight", "layers.0.gates_hidden.weight", "layers.0.gates_hidden.bias", "layers.1.gates_hidden.weight",
+             "layers.1.gates_hidden.bias", "head.weight", "head.bias"],
+            plain.Parameters.Select(p => p.Name));
+        Assert.Equal([24, 8], plain.Parameters[1].Shape);
+
+        var residual = LanguageModel.Create(new ModelConfig(Architecture.Residual, MinRnnCell.MinGru, 65, 8, 1, Expansion: 2, ConvKernel: 4, MlpMultiplier: 4));
+        var shapes = residual.Parameters.ToDictionary(p => p.Name, p => p.Shape);
+        Assert.Equal([8, 1, 4], shapes["layers.0.conv.weight"]);
+        Assert.Equal([32, 8], shapes["layers.0.cell.gate_hidden.weight"]);
+        Assert.Equal([8, 16], shapes["layers.0.to_out.weight"]);
+        Assert.Equal([32, 8], shapes["layers.0.mlp_up.weight"]);
+        Assert.Equal([8, 32], shapes["layers.0.mlp_down.weight"]);
+        Assert.Equal([8], shapes["norm_f.weight"]);
+        Assert.Equal(16, residual.Parameters.Count);
+    }
+}
