@@ -3,8 +3,9 @@ using MinRnn.Kernels;
 namespace MinRnn.Cli.Bench;
 
 /// <summary>
-/// The rows of <c>minrnn bench kernels</c>: the FMA peak, then the GEMMs of one minGRU and one
-/// minLSTM layer in training (batch 64 × context 256 rows, D = H = 384). To add a row, measure it
+/// The rows of <c>minrnn bench kernels</c>: the FMA peak, the GEMMs of one minGRU and one minLSTM
+/// layer in training (batch 64 × context 256 rows, D = H = 384), then those layers' forward and
+/// backward, split into the linear map and the gate + scan (<see cref="LayerBench"/>). To add a row, measure it
 /// with <see cref="BenchRunner.Measure"/> and append it to the list in <see cref="Run"/>.
 /// </summary>
 internal static class KernelBench
@@ -17,6 +18,8 @@ internal static class KernelBench
         var rows = new List<BenchRow> { runner.MeasurePeak() };
         rows.AddRange(Gemms(runner, "minGRU GEMM", GemmShape.Linear(Batch * Context, Width, 2 * Width)));
         rows.AddRange(Gemms(runner, "minLSTM GEMM", GemmShape.Linear(Batch * Context, Width, 3 * Width)));
+        rows.AddRange(LayerBench.Rows(runner, Layers.MinRnnCell.MinGru, Batch, Context, Width));
+        rows.AddRange(LayerBench.Rows(runner, Layers.MinRnnCell.MinLstm, Batch, Context, Width));
         return new BenchReport(environment, runner.Repeat, rows);
     }
 
