@@ -102,7 +102,6 @@ public sealed class SafetensorsFile : IDisposable
     /// </summary>
     public void ReadTensor(string name, Span<float> destination)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var entry = Get(name);
         if (destination.Length != entry.ElementCount)
             throw new ArgumentException(
@@ -154,8 +153,11 @@ public sealed class SafetensorsFile : IDisposable
         if (!_leaveOpen) _stream.Dispose();
     }
 
-    private SafetensorsEntry Get(string name) =>
-        _byName.TryGetValue(name, out var entry) ? entry : throw Create(FileName, $"no tensor named {Quote(name)}");
+    private SafetensorsEntry Get(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _byName.TryGetValue(name, out var entry) ? entry : throw Create(FileName, $"no tensor named {Quote(name)}");
+    }
 
     /// <summary>The length was checked against the stream's, so running short means the file shrank after it was opened.</summary>
     private static void ReadExactly(Stream stream, Span<byte> buffer, string fileName, string what)

@@ -65,7 +65,7 @@ internal sealed class SafetensorsHeader
 
             var sorted = tensors.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
             CheckDisjoint(sorted);
-            return new SafetensorsHeader(sorted, metadata ?? new Dictionary<string, string>(StringComparer.Ordinal));
+            return new SafetensorsHeader(Array.AsReadOnly(sorted), (metadata ?? new Dictionary<string, string>(StringComparer.Ordinal)).AsReadOnly());
         }
 
         private Dictionary<string, string> ParseMetadata(ref Utf8JsonReader reader)
