@@ -32,6 +32,40 @@ public static unsafe class CausalConv
     }
 
     /// <summary>
+    /// Continues a convolution across a cut in the text: adds to y [batch, time, dim] (computed by
+    /// <see cref="Forward"/> with zeros before t = 0) the terms of the K - 1 inputs before the cut,
+    /// <paramref name="history"/> [batch, K - 1, dim] (oldest first), then replaces the history by the
+    /// last K - 1 inputs of history followed by x. O(K² · dim) per stream, independent of time.
+    /// </summary>
+    /// <exception cref="ArgumentException">A buffer's length does not match its shape.</exception>
+    public static void ContinueFrom(Span<float> history, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y,
+        int batch, int time, int dim, int kernel)
+    {
+        const string op = "CausalConv.ContinueFrom";
+        int past = kernel - 1;
+        Check.Positive(op, ("batch", batch), ("time", time), ("dim", dim), ("kernel", kernel));
+        Check.Length(op, "history", history.Length, batch, past, dim);
+        Check.Length(op, "x", x.Length, batch, time, dim);
+        Check.Length(op, "weight", weight.Length, dim, 1, kernel);
+        Check.Length(op, "y", y.Length, batch, time, dim);
+        for (int b = 0; b < batch; b++)
+        {
+            var h = history.Slice(b * past * dim, past * dim);
+            // y[t] += Σ_j w[c, j] · x[t - K + 1 + j] over the taps that reach before t = 0: history row K - 1 + (t - K + 1 + j).
+            for (int t = 0; t < Math.Min(time, past); t++)
+            for (int j = 0; t - past + j < 0; j++)
+            {
+                int row = past + t - past + j;
+                for (int c = 0; c < dim; c++) y[(b * time + t) * dim + c] += weight[c * kernel + j] * h[row * dim + c];
+            }
+            // The new history: the last K - 1 rows of [history; x].
+            int fromHistory = Math.Max(past - time, 0);
+            h.Slice((past - fromHistory) * dim, fromHistory * dim).CopyTo(h);
+            x.Slice((b * time + time - (past - fromHistory)) * dim, (past - fromHistory) * dim).CopyTo(h[(fromHistory * dim)..]);
+        }
+    }
+
+    /// <summary>
     /// Gradients: dx[b, s, c] (=|+=) Σ_j weight[c, 0, j] · dy[b, s + kernel - 1 - j, c] (terms past the
     /// end are 0; skipped when dx is empty), dWeight[c, 0, j] += Σ_{b,t} dy[b, t, c] · x[b, t - kernel + 1 + j, c],
     /// dBias[c] += Σ_{b,t} dy[b, t, c]. Threads take channel ranges for the two reductions, so every

@@ -86,11 +86,17 @@ public abstract class LanguageModel
     /// dropout is active with masks drawn from <paramref name="seed"/>, and activations are kept for
     /// <see cref="Backward"/>.
     /// </summary>
-    /// <exception cref="ArgumentException">Shapes do not match or a token is outside the vocabulary.</exception>
-    public Span<float> Forward(ReadOnlySpan<int> input, int batch, int time, bool train = false, ulong seed = 0)
+    /// <para>With a <paramref name="state"/> (inference only), the text continues from it rather than from
+    /// h_0 = 0, and the state is advanced to the end of <paramref name="input"/>.</para>
+    /// <exception cref="ArgumentException">Shapes do not match, a token is outside the vocabulary, or a
+    /// state is given for training or for another model or batch.</exception>
+    public Span<float> Forward(ReadOnlySpan<int> input, int batch, int time, bool train = false, ulong seed = 0, RecurrentState? state = null)
     {
-        Check.Positive("LanguageModel.Forward", ("batch", batch), ("time", time));
-        Check.Length("LanguageModel.Forward", "input", input.Length, batch, time);
+        const string op = "LanguageModel.Forward";
+        Check.Positive(op, ("batch", batch), ("time", time));
+        Check.Length(op, "input", input.Length, batch, time);
+        if (state is not null && (train || state.Config != Config || state.Batch != batch))
+            throw new ArgumentException($"{op}: a recurrent state is for inference with its own model and batch size (state batch {state.Batch}, batch {batch}, train {train}).");
         int d = Config.Dim, v = Config.VocabularySize;
         rows = batch * time;
         training = train;
@@ -102,7 +108,7 @@ public abstract class LanguageModel
         var x = embedded.AsSpan(0, rows * d);
         Embedding.Forward(input, embedding.Value, x, v, d);
         if (train && Config.Dropout > 0) Dropout.Forward(x, x, Config.Dropout, DropoutStream(0));
-        var headInput = ForwardBody(x, batch, time);
+        var headInput = ForwardBody(x, batch, time, state);
         var output = logits.AsSpan(0, rows * v);
         Linear.Forward(headInput, headWeight.Value, headBias.Value, output, rows, d, v);
         return output;
@@ -127,8 +133,27 @@ public abstract class LanguageModel
         Embedding.Backward(tokens.AsSpan(0, rows), dx, embedding.Gradient, v, d);
     }
 
-    /// <summary>Runs the body on the embedded input x [rows, D] and returns the head's input [rows, D].</summary>
-    protected abstract ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time);
+    /// <summary>
+    /// Peak memory of training at <paramref name="batch"/> x <paramref name="time"/>: parameters, gradients and
+    /// the two AdamW moments, every activation and gradient buffer of the forward and backward, the logits
+    /// and their gradient, and the token ids.
+    /// </summary>
+    public long EstimateTrainingBytes(int batch, int time)
+    {
+        long rows = (long)batch * time;
+        int d = Config.Dim, v = Config.VocabularySize;
+        long perRow = 3L * d + 2L * v + BodyFloatsPerRow(); // embedded, dHeadInput, dEmbedded; logits, dLogits
+        return sizeof(float) * (4 * ParameterCount + rows * perRow) + 2 * sizeof(int) * rows;
+    }
+
+    /// <summary>Floats per token that the body's forward and backward buffers hold.</summary>
+    protected abstract long BodyFloatsPerRow();
+
+    /// <summary>
+    /// Runs the body on the embedded input x [rows, D] and returns the head's input [rows, D]; with a
+    /// state, starts from it and leaves it at the end of the input.
+    /// </summary>
+    protected abstract ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time, RecurrentState? state);
 
     /// <summary>The head's input of the last forward.</summary>
     protected abstract ReadOnlySpan<float> HeadInput { get; }

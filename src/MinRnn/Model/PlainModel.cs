@@ -30,9 +30,16 @@ internal sealed class PlainModel : LanguageModel
         for (int i = 0; i < l; i++) { preactivations[i] = []; outputs[i] = []; }
     }
 
+    // Per layer: pre-activations and output; in backward one more gradient row and dPre.
+    protected override long BodyFloatsPerRow()
+    {
+        long d = Config.Dim, g = Config.Cell.Gates();
+        return Config.Layers * (g * d + d) + d + g * d;
+    }
+
     protected override ReadOnlySpan<float> HeadInput => Output(Config.Layers - 1);
 
-    protected override ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time)
+    protected override ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time, RecurrentState? state)
     {
         this.batch = batch;
         this.time = time;
@@ -43,7 +50,8 @@ internal sealed class PlainModel : LanguageModel
             Grow(ref outputs[i], (long)rows * d);
             var pre = Preactivations(i);
             Linear.Forward(Input(i), weights[i].Value, biases[i].Value, pre, rows, d, g * d);
-            MinRnnScan.Forward(Config.Cell, Scan, pre, default, outputs[i].AsSpan(0, rows * d), batch, time, d);
+            MinRnnScan.Forward(Config.Cell, Scan, pre, state is null ? default : state.Hidden[i], Output(i), batch, time, d);
+            state?.KeepLastHidden(i, Output(i), time);
         }
         return Output(Config.Layers - 1);
     }

@@ -54,9 +54,18 @@ internal sealed class ResidualModel : LanguageModel
         AddHead();
     }
 
+    // Per block: x1 (with a conv), n1, pre, h, x2, n2, up, gelu, output; then the head input and the
+    // branch scratch; in backward dHidden, dPre and dUp.
+    protected override long BodyFloatsPerRow()
+    {
+        long d = Config.Dim, h = Config.Hidden, g = Config.Cell.Gates(), m = Config.MlpMultiplier * d;
+        long block = (Config.ConvKernel > 0 ? d : 0) + 4 * d + g * h + h + 2 * m;
+        return Config.Layers * block + 2 * d + h + g * h + m;
+    }
+
     protected override ReadOnlySpan<float> HeadInput => Slice(headInput, Config.Dim);
 
-    protected override ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time)
+    protected override ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time, RecurrentState? state)
     {
         this.batch = batch;
         this.time = time;
@@ -78,13 +87,15 @@ internal sealed class ResidualModel : LanguageModel
             if (k > 0)
             {
                 CausalConv.Forward(input, b.ConvWeight!.Value, b.ConvBias!.Value, scratch, batch, time, d, k);
+                if (state is not null) CausalConv.ContinueFrom(state.ConvHistory[i], input, b.ConvWeight.Value, scratch, batch, time, d, k);
                 if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 1));
                 Residual.Add(input, scratch, Slice(b.X1, d));
                 x1 = Slice(b.X1, d);
             }
             RmsNorm.Forward(x1, b.Norm1.Value, Slice(b.N1, d), rows, d);
             Linear.Forward(Slice(b.N1, d), b.CellWeight.Value, b.CellBias.Value, Slice(b.Pre, g * h), rows, d, g * h);
-            MinRnnScan.Forward(Config.Cell, Scan, Slice(b.Pre, g * h), default, Slice(b.H, h), batch, time, h);
+            MinRnnScan.Forward(Config.Cell, Scan, Slice(b.Pre, g * h), state is null ? default : state.Hidden[i], Slice(b.H, h), batch, time, h);
+            state?.KeepLastHidden(i, Slice(b.H, h), time);
             Linear.Forward(Slice(b.H, h), b.OutWeight.Value, b.OutBias.Value, scratch, rows, h, d);
             if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 2));
             Residual.Add(x1, scratch, Slice(b.X2, d));

@@ -27,4 +27,26 @@ public static class Evaluator
         }
         return sum / windows.Positions;
     }
+
+    /// <summary>Characters per forward call of <see cref="StreamingLoss"/>: the state carries across calls.</summary>
+    const int StreamingChunk = 2048;
+
+    /// <summary>
+    /// The loss of predicting each character of <paramref name="tokens"/> from everything before it, the
+    /// whole sequence read as one stream with the recurrent state carried (not spec §4's windows).
+    /// </summary>
+    public static double StreamingLoss(LanguageModel model, ReadOnlyMemory<int> tokens)
+    {
+        if (tokens.Length < 2) throw new ArgumentException($"Evaluator.StreamingLoss: need at least 2 tokens, got {tokens.Length}.");
+        var state = new RecurrentState(model.Config, batch: 1);
+        double sum = 0;
+        int predicted = tokens.Length - 1;
+        for (int start = 0; start < predicted; start += StreamingChunk)
+        {
+            int length = Math.Min(StreamingChunk, predicted - start);
+            var logits = model.Forward(tokens.Span.Slice(start, length), 1, length, state: state);
+            sum += SoftmaxCrossEntropy.Forward(logits, tokens.Span.Slice(start + 1, length), length, model.Config.VocabularySize) * length;
+        }
+        return sum / predicted;
+    }
 }

@@ -1,0 +1,51 @@
+namespace MinRnn.Model;
+
+/// <summary>
+/// What a model carries from one stretch of text to the next, for a batch of independent streams:
+/// each cell's last hidden state h [batch, H] and, for residual blocks with a conv, the conv's last
+/// K - 1 inputs [batch, K - 1, D] (oldest first). Its size does not depend on how much text has been
+/// read: O(1) memory per stream. A fresh state is all zeros, the h_0 = 0 of training.
+/// </summary>
+public sealed class RecurrentState
+{
+    /// <summary>A zero state for <paramref name="batch"/> streams of a model with <paramref name="config"/>.</summary>
+    public RecurrentState(ModelConfig config, int batch)
+    {
+        if (batch < 1) throw new ArgumentException($"RecurrentState: batch must be positive, got {batch}.");
+        Config = config;
+        Batch = batch;
+        Hidden = Enumerable.Range(0, config.Layers).Select(_ => new float[batch * config.Hidden]).ToArray();
+        int history = config.Architecture == Architecture.Residual ? Math.Max(config.ConvKernel - 1, 0) : 0;
+        ConvHistory = Enumerable.Range(0, config.Layers).Select(_ => new float[batch * history * config.Dim]).ToArray();
+    }
+
+    /// <summary>The model configuration the state belongs to.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>Number of streams.</summary>
+    public int Batch { get; }
+
+    /// <summary>Per layer, h [batch, H] after the last character read.</summary>
+    public float[][] Hidden { get; }
+
+    /// <summary>Per layer, the conv's last K - 1 inputs [batch, K - 1, D], oldest first (empty without a conv).</summary>
+    public float[][] ConvHistory { get; }
+
+    /// <summary>Total floats held: constant in the length of the text.</summary>
+    public long Floats => Hidden.Sum(h => (long)h.Length) + ConvHistory.Sum(h => (long)h.Length);
+
+    /// <summary>Back to all zeros (the start of a text).</summary>
+    public void Reset()
+    {
+        foreach (var h in Hidden) Array.Clear(h);
+        foreach (var h in ConvHistory) Array.Clear(h);
+    }
+
+    /// <summary>Copies h at the last time step of <paramref name="h"/> [batch, time, H] into layer <paramref name="layer"/>'s state.</summary>
+    internal void KeepLastHidden(int layer, ReadOnlySpan<float> h, int time)
+    {
+        int width = Config.Hidden;
+        for (int b = 0; b < Batch; b++)
+            h.Slice(((b * time) + time - 1) * width, width).CopyTo(Hidden[layer].AsSpan(b * width, width));
+    }
+}

@@ -1,0 +1,53 @@
+using MinRnn.Layers;
+using MinRnn.Model;
+
+namespace MinRnn.Tests.Model;
+
+public class RecurrentStateTests
+{
+    public static TheoryData<Architecture, MinRnnCell, int, ScanAlgorithm> Models => new()
+    {
+        { Architecture.Plain, MinRnnCell.MinGru, 0, ScanAlgorithm.Sequential },
+        { Architecture.Plain, MinRnnCell.MinLstm, 0, ScanAlgorithm.LogSpace },
+        { Architecture.Residual, MinRnnCell.MinGru, 4, ScanAlgorithm.LogSpace },
+        { Architecture.Residual, MinRnnCell.MinLstm, 3, ScanAlgorithm.Sequential },
+        { Architecture.Residual, MinRnnCell.MinGru, 0, ScanAlgorithm.Sequential },
+    };
+
+    /// <summary>Reading a text in pieces with the state carried gives the logits of reading it at once.</summary>
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void PiecesWithCarriedStateEqualOneForward(Architecture architecture, MinRnnCell cell, int conv, ScanAlgorithm scan)
+    {
+        var config = new ModelConfig(architecture, cell, VocabularySize: 11, Dim: 16, Layers: 2, Expansion: 1.5, ConvKernel: conv, MlpMultiplier: 2);
+        var model = LanguageModel.Create(config);
+        model.Initialize(3);
+        model.Scan = scan;
+        int batch = 3, time = 23;
+        var random = new Random(4);
+        var text = Enumerable.Range(0, batch * time).Select(_ => random.Next(11)).ToArray();
+        var whole = model.Forward(text, batch, time).ToArray();
+
+        var state = new RecurrentState(config, batch);
+        int v = config.VocabularySize, start = 0;
+        foreach (int piece in new[] { 1, 2, 7, 1, 12 })
+        {
+            var input = new int[batch * piece];
+            for (int b = 0; b < batch; b++) Array.Copy(text, b * time + start, input, b * piece, piece);
+            var logits = model.Forward(input, batch, piece, state: state);
+            for (int b = 0; b < batch; b++)
+                TestData.AssertClose(whole.AsSpan((b * time + start) * v, piece * v), logits.Slice(b * piece * v, piece * v), 1e-4, 1e-4,
+                    $"stream {b}, characters {start}..{start + piece}");
+            start += piece;
+        }
+        Assert.Equal(time, start);
+    }
+
+    [Fact]
+    public void StateSizeDoesNotDependOnTheText()
+    {
+        var config = new ModelConfig(Architecture.Residual, MinRnnCell.MinGru, 11, 8, 2, 2, 4, 2);
+        var state = new RecurrentState(config, 5);
+        Assert.Equal(2 * 5 * 16 + 2 * 5 * 3 * 8, state.Floats);
+    }
+}
