@@ -6,7 +6,7 @@ namespace MinRnn.Cli;
 /// <summary>
 /// Runs the parsed command line and turns every failure into one line on stderr,
 /// <c>minrnn: error: message</c>, without a stack trace: exit code 2 for usage errors (anything the
-/// parser or an option's validator rejects), 1 for an exception while a command runs.
+/// parser or an option's validator rejects, and <see cref="UsageException"/>), 1 for an exception while a command runs.
 /// </summary>
 internal static class TopLevel
 {
@@ -21,6 +21,10 @@ internal static class TopLevel
             if (parsed.Action is ParseErrorAction)
                 return Fail($"{string.Join(' ', parsed.Errors.Select(e => e.Message))} See 'minrnn --help'.", UsageError);
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException e)
+        {
+            return Fail($"{e.Message} See 'minrnn --help'.", UsageError);
         }
         catch (Exception e)
         {

@@ -9,6 +9,7 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Measure the speed of the engine on this machine.");
         command.Subcommands.Add(BenchKernelsCommand.Create());
+        command.Subcommands.Add(BenchTrainCommand.Create());
         return command;
     }
 }

@@ -25,7 +25,9 @@ internal sealed class TrainingProgress : IDisposable
     readonly ManualResetEventSlim stop = new();
     // Read by Spectre's render thread: one immutable string, swapped whole.
     volatile string status = "";
+    StepReport? lastStep;
     EvalReport? lastEval;
+    TimeSpan? eta;
     (int Step, TimeSpan Elapsed)? first;
     bool disposed;
 
@@ -64,12 +66,13 @@ internal sealed class TrainingProgress : IDisposable
     public void Update(StepReport step)
     {
         first ??= (step.Step, step.Elapsed);
-        TimeSpan? eta = Remaining(first.Value, step);
+        lastStep = step;
+        eta = Remaining(first.Value, step);
         if (bar is not null)
         {
             bar.Value = step.Step;
             bar.Description = ProgressLine.Counter(step.Step, step.TotalSteps);
-            status = ProgressLine.Metrics(step, lastEval, eta);
+            ShowStatus();
         }
         else if (step.Step % printEvery == 0 || step.Step == step.TotalSteps)
         {
@@ -82,6 +85,8 @@ internal sealed class TrainingProgress : IDisposable
     {
         lastEval = eval;
         Message(ProgressLine.Eval(eval, totalSteps));
+        // Under the bar too: after the last evaluation no step follows that would show it.
+        if (bar is not null) ShowStatus();
     }
 
     /// <summary>Prints a one-off line, e.g. "saved best checkpoint" (above the bar when live).</summary>
@@ -106,6 +111,11 @@ internal sealed class TrainingProgress : IDisposable
             catch (AggregateException e) { Console.Error.WriteLine($"minrnn: warning: the progress display failed: {e.InnerException?.Message}"); }
         }
         stop.Dispose();
+    }
+
+    void ShowStatus()
+    {
+        if (lastStep is not null) status = ProgressLine.Metrics(lastStep, lastEval, eta);
     }
 
     /// <summary>

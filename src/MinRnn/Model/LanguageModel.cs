@@ -51,6 +51,12 @@ public abstract class LanguageModel
     /// <summary>Total number of trainable scalars.</summary>
     public long ParameterCount => parameters.Sum(p => (long)p.Value.Length);
 
+    /// <summary>
+    /// Matrix-product FLOPs of one training token, as nanoGPT counts them for MFU: 6 per weight of every
+    /// linear map (2 forward, 4 backward); the embedding lookup, the scans and element-wise work are not counted.
+    /// </summary>
+    public long TrainingFlopsPerToken => 6 * parameters.Where(p => p.Shape.Length == 2 && p != embedding).Sum(p => (long)p.Value.Length);
+
     /// <summary>How the cells evaluate their recurrence in <see cref="Forward"/> (both give the same function).</summary>
     public ScanAlgorithm Scan { get; set; } = ScanAlgorithm.Sequential;
 

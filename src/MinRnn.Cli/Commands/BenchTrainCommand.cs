@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MinRnn.Cli.Bench;
+using MinRnn.Cli.Training;
+using MinRnn.Kernels;
+using MinRnn.Layers;
+using MinRnn.Training;
+using Spectre.Console;
+
+namespace MinRnn.Cli.Commands;
+
+/// <summary><c>minrnn bench train [--steps N] [--threads N] [--preset NAME]... [--json]</c>: training throughput and MFU of the presets.</summary>
+internal static class BenchTrainCommand
+{
+    public static Command Create()
+    {
+        var steps = IntOption.InRange("--steps", "Timed training steps per configuration (after 2 warm-up steps); the median is reported.", 5, 1, 1000);
+        var threads = IntOption.InRange("--threads", "Threads to train with.", Parallelism.Threads, 1, 256);
+        var presets = new Option<string[]>("--preset") { Description = "Presets to measure (repeatable). Default: seed and paper.", AllowMultipleArgumentsPerToken = true };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
+        var command = new Command("train", "Training throughput (characters/s) and model FLOP utilisation of the presets, minGRU and minLSTM.");
+        foreach (var option in new Option[] { steps, threads, presets, json }) command.Options.Add(option);
+        command.SetAction(parsed =>
+        {
+            var chosen = (parsed.GetValue(presets) is { Length: > 0 } names ? names : [Preset.Seed.Name, Preset.Paper.Name])
+                .Select(n => Preset.Find(n) ?? throw new UsageException($"unknown preset '{n}'; choose from {string.Join(", ", Preset.All.Select(p => p.Name))}.")).ToArray();
+            int n = parsed.GetValue(threads);
+            var environment = BenchEnvironment.Capture(n);
+            double peak = Enumerable.Range(0, 3).Max(_ => FmaPeak.MeasureGflops(n, TimeSpan.FromMilliseconds(200)));
+            var results = TrainBench.Run(chosen, [MinRnnCell.MinGru, MinRnnCell.MinLstm], n, parsed.GetValue(steps), peak).ToList();
+            if (parsed.GetValue(json)) WriteJson(environment, peak, results);
+            else WriteTable(environment, peak, parsed.GetValue(steps), results);
+            return 0;
+        });
+        return command;
+    }
+
+    static void WriteTable(BenchEnvironment env, double peak, int steps, IReadOnlyList<TrainBench.Result> results)
+    {
+        Console.WriteLine($"date     {env.Date:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"cpu      {env.Cpu}, {env.Threads} threads, {env.Simd}; FMA peak {peak:F0} GFLOP/s");
+        Console.WriteLine($"timing   median of {steps} steps after 2 warm-up steps; MFU counts 6 FLOPs per linear weight per token");
+        var table = new Table().AddColumns("preset", "cell", "parameters", "step ms", "chars/s", "GFLOP/s", "MFU", "peak memory");
+        foreach (var r in results)
+            table.AddRow(r.Preset, r.Cell, r.Parameters.ToString("N0", CultureInfo.InvariantCulture), r.StepMilliseconds.ToString("F0", CultureInfo.InvariantCulture),
+                r.TokensPerSecond.ToString("N0", CultureInfo.InvariantCulture), r.Gflops.ToString("F0", CultureInfo.InvariantCulture),
+                $"{r.PercentOfPeak.ToString("F0", CultureInfo.InvariantCulture)}%", MemoryEstimate.Format(r.PeakBytes));
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        if (Console.IsOutputRedirected) console.Profile.Width = 160;
+        console.Write(table);
+    }
+
+    static void WriteJson(BenchEnvironment env, double peak, IReadOnlyList<TrainBench.Result> results)
+    {
+        using var writer = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
+        writer.WriteStartObject();
+        writer.WriteString("date", env.Date);
+        writer.WriteString("cpu", env.Cpu);
+        writer.WriteNumber("threads", env.Threads);
+        writer.WriteNumber("fma_peak_gflops", peak);
+        writer.WriteStartArray("results");
+        foreach (var r in results)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("preset", r.Preset);
+            writer.WriteString("cell", r.Cell);
+            writer.WriteNumber("parameters", r.Parameters);
+            writer.WriteNumber("step_ms", r.StepMilliseconds);
+            writer.WriteNumber("tokens_per_s", r.TokensPerSecond);
+            writer.WriteNumber("gflops", r.Gflops);
+            writer.WriteNumber("mfu_percent", r.PercentOfPeak);
+            writer.WriteNumber("peak_bytes", r.PeakBytes);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        writer.Flush();
+        Console.WriteLine();
+    }
+}

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using MinRnn.Cli.Training;
+using MinRnn.Model;
+using MinRnn.Training;
+
+namespace MinRnn.Cli.Commands;
+
+/// <summary>
+/// <c>minrnn train [--preset NAME] [--data FILE] [--out DIR] [--resume] [model and optimisation flags]</c>:
+/// trains a character language model, keeping the best and the last checkpoint, metrics.jsonl and loss.png in --out.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("train", "Train a character language model (default: the quick preset on Tiny Shakespeare).");
+        var preset = Add(command, new Option<string?>("--preset") { Description = $"Starting point: {string.Join(", ", Preset.All.Select(p => $"{p.Name} ({p.Description})"))}. Default: {Preset.Quick.Name}." });
+        var data = Add(command, new Option<string?>("--data") { Description = "UTF-8 text file to train on. Default: Tiny Shakespeare, downloaded once and cached." });
+        var output = Add(command, new Option<string?>("--out") { Description = "Directory for checkpoints, metrics.jsonl and loss.png. Default: runs/<preset>." });
+        var resume = Add(command, new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint (same data and configuration; --steps and --eval-every may grow)." });
+        var threads = Add(command, new Option<int?>("--threads") { Description = "Threads to use. Default: all processors." });
+        var cell = Add(command, new Option<string?>("--cell") { Description = "Recurrent cell: mingru or minlstm." });
+        var arch = Add(command, new Option<string?>("--arch") { Description = "Architecture: plain (Embed → cells → Linear) or residual (the paper's block)." });
+        var layers = Add(command, new Option<int?>("--layers") { Description = "Cells (plain) or blocks (residual)." });
+        var dim = Add(command, new Option<int?>("--dim") { Description = "Model width D." });
+        var expansion = Add(command, new Option<double?>("--expansion") { Description = "Residual cell width H = round(E·D)." });
+        var conv = Add(command, new Option<int?>("--conv") { Description = "Residual causal conv kernel K (0: none)." });
+        var mlp = Add(command, new Option<int?>("--mlp") { Description = "Residual MLP width multiplier M." });
+        var dropout = Add(command, new Option<float?>("--dropout") { Description = "Dropout on the embedding and the residual branches, in [0, 1)." });
+        var batch = Add(command, new Option<int?>("--batch") { Description = "Windows per step." });
+        var context = Add(command, new Option<int?>("--context") { Description = "Characters per window." });
+        var steps = Add(command, new Option<int?>("--steps") { Description = "Optimisation steps." });
+        var lr = Add(command, new Option<double?>("--lr") { Description = "Peak learning rate (AdamW)." });
+        var minLr = Add(command, new Option<double?>("--min-lr") { Description = "Learning rate at the end of the cosine decay." });
+        var warmup = Add(command, new Option<int?>("--warmup") { Description = "Steps of linear learning-rate warm-up." });
+        var weightDecay = Add(command, new Option<double?>("--weight-decay") { Description = "AdamW decoupled weight decay (weights only)." });
+        var clip = Add(command, new Option<double?>("--clip") { Description = "Global gradient-norm clip (0: off)." });
+        var evalEvery = Add(command, new Option<int?>("--eval-every") { Description = "Steps between validation evaluations and checkpoints." });
+        var seed = Add(command, new Option<ulong?>("--seed") { Description = "Seed of initialisation, sampling and dropout." });
+
+        command.SetAction((parsed, cancellation) =>
+        {
+            var flags = new TrainFlags
+            {
+                Cell = parsed.GetValue(cell) is { } c ? ModelConfig.ParseCell(c) ?? throw new UsageException($"--cell must be mingru or minlstm, got '{c}'.") : null,
+                Architecture = parsed.GetValue(arch) is { } a ? ModelConfig.ParseArchitecture(a) ?? throw new UsageException($"--arch must be plain or residual, got '{a}'.") : null,
+                Layers = parsed.GetValue(layers), Dim = parsed.GetValue(dim), Expansion = parsed.GetValue(expansion),
+                Conv = parsed.GetValue(conv), Mlp = parsed.GetValue(mlp), Dropout = parsed.GetValue(dropout),
+                Batch = parsed.GetValue(batch), Context = parsed.GetValue(context), Steps = parsed.GetValue(steps),
+                LearningRate = parsed.GetValue(lr), MinLearningRate = parsed.GetValue(minLr), Warmup = parsed.GetValue(warmup),
+                WeightDecay = parsed.GetValue(weightDecay), Clip = parsed.GetValue(clip), EvalEvery = parsed.GetValue(evalEvery),
+                Seed = parsed.GetValue(seed),
+            };
+            if (parsed.GetValue(threads) is { } t && (t < 1 || t > 256)) throw new UsageException($"--threads must be between 1 and 256, got {t}.");
+            var request = new TrainRequest(parsed.GetValue(preset), flags, parsed.GetValue(data), parsed.GetValue(output),
+                parsed.GetValue(resume), parsed.GetValue(threads));
+            return Task.FromResult(TrainingRun.Execute(request, cancellation));
+        });
+        return command;
+    }
+
+    static Option<T> Add<T>(Command command, Option<T> option)
+    {
+        command.Options.Add(option);
+        return option;
+    }
+}

@@ -1,0 +1,63 @@
+using MinRnn.Layers;
+using MinRnn.Model;
+using MinRnn.Training;
+
+namespace MinRnn.Cli.Training;
+
+/// <summary>The model and optimisation flags of <c>minrnn train</c>; null means "not given".</summary>
+internal sealed record TrainFlags
+{
+    public MinRnnCell? Cell { get; init; }
+    public Architecture? Architecture { get; init; }
+    public int? Layers { get; init; }
+    public int? Dim { get; init; }
+    public double? Expansion { get; init; }
+    public int? Conv { get; init; }
+    public int? Mlp { get; init; }
+    public float? Dropout { get; init; }
+    public int? Batch { get; init; }
+    public int? Context { get; init; }
+    public int? Steps { get; init; }
+    public double? LearningRate { get; init; }
+    public double? MinLearningRate { get; init; }
+    public int? Warmup { get; init; }
+    public double? WeightDecay { get; init; }
+    public double? Clip { get; init; }
+    public int? EvalEvery { get; init; }
+    public ulong? Seed { get; init; }
+
+    /// <summary>The model shape with the given flags applied over <paramref name="baseline"/>.</summary>
+    public ModelConfig Apply(ModelConfig baseline) => baseline with
+    {
+        Cell = Cell ?? baseline.Cell,
+        Architecture = Architecture ?? baseline.Architecture,
+        Layers = Layers ?? baseline.Layers,
+        Dim = Dim ?? baseline.Dim,
+        Expansion = Expansion ?? baseline.Expansion,
+        ConvKernel = Conv ?? baseline.ConvKernel,
+        MlpMultiplier = Mlp ?? baseline.MlpMultiplier,
+        Dropout = Dropout ?? baseline.Dropout,
+    };
+
+    /// <summary>The optimisation settings with the given flags applied over <paramref name="baseline"/>.</summary>
+    public TrainingOptions Apply(TrainingOptions baseline)
+    {
+        var options = baseline with
+        {
+            Batch = Batch ?? baseline.Batch,
+            Context = Context ?? baseline.Context,
+            Steps = Steps ?? baseline.Steps,
+            LearningRate = LearningRate ?? baseline.LearningRate,
+            MinLearningRate = MinLearningRate ?? baseline.MinLearningRate,
+            WarmupSteps = Warmup ?? baseline.WarmupSteps,
+            WeightDecay = WeightDecay ?? baseline.WeightDecay,
+            Clip = Clip ?? baseline.Clip,
+            EvalEvery = EvalEvery ?? baseline.EvalEvery,
+            Seed = Seed ?? baseline.Seed,
+        };
+        // A lower --lr than the preset's minimum would make the schedule rise: follow it down unless --min-lr is given.
+        if (LearningRate is not null && MinLearningRate is null && options.MinLearningRate > options.LearningRate)
+            options = options with { MinLearningRate = options.LearningRate / 10 };
+        return options;
+    }
+}
