@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MinRnn.Model;
+
+namespace MinRnn.Tests.Cli;
+
+/// <summary><c>minrnn train</c> and <c>minrnn eval</c> end to end on a small corpus, and their answers to bad input.</summary>
+public sealed class TrainAndEvalCommandTests : IDisposable
+{
+    readonly string directory = Directory.CreateTempSubdirectory("minrnn-cli").FullName;
+    readonly string corpus;
+
+    static readonly string[] Tiny = ["--dim", "16", "--layers", "1", "--batch", "4", "--context", "32", "--steps", "12", "--eval-every", "6", "--threads", "1"];
+
+    public TrainAndEvalCommandTests()
+    {
+        corpus = Path.Combine(directory, "corpus.txt");
+        var text = new StringBuilder();
+        var random = new Random(5);
+        string[] words = ["to", "be", "or", "not", "that", "is", "the", "question", "whether", "tis", "nobler", "in", "mind"];
+        while (text.Length < 20_000) text.Append(words[random.Next(words.Length)]).Append(random.Next(8) == 0 ? ".\n" : " ");
+        File.WriteAllText(corpus, text.ToString());
+    }
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    string Out(string name) => Path.Combine(directory, name);
+
+    [Fact]
+    public void TrainWritesCheckpointsMetricsAndPlotAndEvalReproducesTheValidationLoss()
+    {
+        var run = CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("parameters", run.Output);
+        Assert.Contains("peak memory", run.Output);
+        foreach (var file in new[] { "best.safetensors", "last.safetensors", "state.safetensors", "run.json", "metrics.jsonl", "loss.png" })
+            Assert.True(File.Exists(Path.Combine(Out("run"), file)), file);
+
+        var evals = File.ReadLines(Path.Combine(Out("run"), "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.TryGetProperty("val_loss", out _)).ToList();
+        Assert.Equal([6, 12], evals.Select(e => e.GetProperty("step").GetInt32()));
+        double best = evals.Min(e => e.GetProperty("val_loss").GetDouble());
+
+        var loaded = Checkpoint.Load(Path.Combine(Out("run"), "best.safetensors"));
+        Assert.Equal(Architecture.Residual, loaded.Model.Config.Architecture);
+
+        var eval = CliRunner.Run("eval", "--checkpoint", Path.Combine(Out("run"), "best.safetensors"), "--data", corpus, "--json", "--threads", "1");
+        Assert.True(eval.ExitCode == 0, eval.Error);
+        var result = JsonDocument.Parse(eval.Output).RootElement;
+        Assert.Equal(best, result.GetProperty("val_loss").GetDouble(), 1e-9);
+        Assert.Equal(best / Math.Log(2), result.GetProperty("bpc").GetDouble(), 1e-9);
+        Assert.True(result.GetProperty("streaming_val_loss").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void SameSeedAndThreadsGiveTheSameLossCurveAndResumeContinues()
+    {
+        Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("a"), .. Tiny]).ExitCode);
+        Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("b"), .. Tiny]).ExitCode);
+        Assert.Equal(Losses(Out("a")), Losses(Out("b")));
+
+        var resumed = CliRunner.Run("train", "--data", corpus, "--out", Out("a"), "--resume", "--steps", "18", "--threads", "1");
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Contains("resuming  at step 12 of 18", resumed.Output);
+        Assert.Equal(18, Checkpoint.Load(Path.Combine(Out("a"), "last.safetensors")).GetInt("step"));
+    }
+
+    static List<string> Losses(string run) => File.ReadLines(Path.Combine(run, "metrics.jsonl"))
+        .Select(l => JsonDocument.Parse(l).RootElement)
+        .Select(e => e.TryGetProperty("train_loss", out var t) ? t.GetDouble().ToString("R", CultureInfo.InvariantCulture)
+            : e.GetProperty("val_loss").GetDouble().ToString("R", CultureInfo.InvariantCulture))
+        .ToList();
+
+    [Fact]
+    public void BadDataIsOneLineAndNonZero()
+    {
+        CliRunner.AssertOneLineError(CliRunner.Run(["train", "--data", Out("missing.txt"), "--out", Out("x"), .. Tiny]), 1, "missing.txt");
+        File.WriteAllText(Out("empty.txt"), "");
+        CliRunner.AssertOneLineError(CliRunner.Run(["train", "--data", Out("empty.txt"), "--out", Out("x"), .. Tiny]), 1, "empty");
+        File.WriteAllBytes(Out("binary.bin"), [0x7F, 0x45, 0x4C, 0x46, 0, 0, 1, 2, 0, 0, 3]);
+        CliRunner.AssertOneLineError(CliRunner.Run(["train", "--data", Out("binary.bin"), "--out", Out("x"), .. Tiny]), 1, "binary");
+        File.WriteAllBytes(Out("latin1.txt"), Encoding.Latin1.GetBytes("caf\u00e9 cr\u00e8me br\u00fbl\u00e9e, encore et encore"));
+        CliRunner.AssertOneLineError(CliRunner.Run(["train", "--data", Out("latin1.txt"), "--out", Out("x"), .. Tiny]), 1, "UTF-8");
+        File.WriteAllText(Out("short.txt"), "too short for a context of thirty-two");
+        CliRunner.AssertOneLineError(CliRunner.Run(["train", "--data", Out("short.txt"), "--out", Out("x"), .. Tiny]), 1, "context");
+        Assert.False(Directory.Exists(Out("x")));
+    }
+
+    [Theory]
+    [InlineData("--layers", "0", "--layers")]
+    [InlineData("--lr", "-1", "--lr")]
+    [InlineData("--context", "0", "--context")]
+    [InlineData("--dropout", "1", "--dropout")]
+    [InlineData("--preset", "huge", "unknown preset")]
+    [InlineData("--cell", "gru2", "--cell")]
+    [InlineData("--arch", "transformer", "--arch")]
+    public void InvalidFlagsAreUsageErrors(string flag, string value, string fragment)
+    {
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), flag, value), 2, fragment);
+        Assert.False(Directory.Exists(Out("x")));
+    }
+
+    [Fact]
+    public void AnExistingRunIsNeitherOverwrittenNorResumedWithAnotherConfiguration()
+    {
+        Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);
+        var before = Directory.GetFiles(Out("run")).ToDictionary(f => f, File.ReadAllBytes);
+
+        CliRunner.AssertOneLineError(CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]), 2, "already holds a run");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("run"), "--resume", "--dim", "32"), 2, "model.dim");
+        File.WriteAllText(Out("other.txt"), File.ReadAllText(corpus).ToUpperInvariant());
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", Out("other.txt"), "--out", Out("run"), "--resume"), 2, "data differs");
+
+        foreach (var (file, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(file));
+    }
+
+    [Fact]
+    public void EvalRefusesMissingOrForeignCheckpointsAndUnknownCharacters()
+    {
+        CliRunner.AssertOneLineError(CliRunner.Run("eval", "--checkpoint", Out("none.safetensors"), "--data", corpus), 1, "none.safetensors");
+        File.WriteAllText(Out("junk.safetensors"), "not a checkpoint at all");
+        CliRunner.AssertOneLineError(CliRunner.Run("eval", "--checkpoint", Out("junk.safetensors"), "--data", corpus), 1, "junk.safetensors");
+
+        Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);
+        File.WriteAllText(Out("greek.txt"), string.Concat(Enumerable.Repeat("αβγ δεζ ", 500)));
+        CliRunner.AssertOneLineError(
+            CliRunner.Run("eval", "--checkpoint", Path.Combine(Out("run"), "best.safetensors"), "--data", Out("greek.txt")), 1, "vocabulary");
+    }
+}
