@@ -1,11 +1,16 @@
+using MinRnn.Data;
+
 namespace MinRnn.Tests.Data;
 
-/// <summary>Finds the datasets kept beside the repository (never committed to it).</summary>
+/// <summary>Finds Tiny Shakespeare for the real-data tests (it is never committed to the repository).</summary>
 internal static class SharedData
 {
     const string Relative = "shared/data/tinyshakespeare.txt";
 
-    /// <summary>The nearest <c>shared/data/tinyshakespeare.txt</c> above the test binaries; fails the test when there is none.</summary>
+    /// <summary>
+    /// The nearest <c>shared/data/tinyshakespeare.txt</c> above the test binaries (CI's copy), else the copy
+    /// that <c>minrnn train</c> downloads into its cache; fails the test, saying how to get one, when neither exists.
+    /// </summary>
     public static string TinyShakespearePath()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
@@ -13,7 +18,10 @@ internal static class SharedData
             string candidate = Path.Combine(directory.FullName, Relative);
             if (File.Exists(candidate)) return candidate;
         }
-        Assert.Fail($"no {Relative} in {AppContext.BaseDirectory} or any directory above it; the real-data tests need Tiny Shakespeare there.");
+        string cached = new TinyShakespeare().CachePath;
+        if (File.Exists(cached)) return cached;
+        Assert.Fail($"Tiny Shakespeare not found: no {Relative} above {AppContext.BaseDirectory} and no {cached}; " +
+                    "run 'minrnn train' once to download it, or copy it to either place.");
         return "";
     }
 }
