@@ -101,7 +101,7 @@ internal static class TrainingRun
             LossPlot.Save(Path.Combine(outDirectory, LossPlot.FileName), title, metrics.History);
         }
         progress.Message($"best validation loss {trainer.BestValidationLoss:F4} ({trainer.BestValidationLoss / Math.Log(2):F3} bits/char) at step {trainer.BestStep}; " +
-                         $"{trainer.Elapsed:h\\:mm\\:ss}; checkpoints in {outDirectory}");
+                         $"{ProgressLine.Duration(trainer.Elapsed)}; checkpoints in {outDirectory}");
         return 0;
     }
 
