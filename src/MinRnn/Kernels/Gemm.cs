@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace MinRnn.Kernels;
 
@@ -167,7 +168,13 @@ public static unsafe class Gemm
         for (int p = 0; p < kc; p++)
         {
             float* src = job.B + (long)(pc + p) * job.N + jc;
-            for (int q = p0; q < p1; q++)
+            int full = Math.Min(p1, nc / nr); // panels without an edge
+            for (int q = p0; q < full; q++)
+            {
+                float* from = src + q * nr, to = packed + (long)q * kc * nr + p * nr;
+                for (int x = 0; x < nr; x += 8) Vector256.Store(Vector256.Load(from + x), to + x);
+            }
+            for (int q = Math.Max(p0, full); q < p1; q++)
                 Copy(src + q * nr, packed + (long)q * kc * nr + p * nr, Math.Min(nr, nc - q * nr));
         }
     }
@@ -194,9 +201,10 @@ public static unsafe class Gemm
         // A is stored [k, m]: read each stored row once, left to right, and deal it out to the micro-panels.
         for (int p = 0; p < kc; p++)
         {
-            float* src = job.A + (long)(pc + p) * job.M + ic;
-            for (int r0 = 0; r0 < mc; r0 += mr)
-                Copy(src + r0, packed + (long)r0 * kc + p * mr, Math.Min(mr, mc - r0));
+            float* src = job.A + (long)(pc + p) * job.M + ic, dst = packed + p * mr;
+            int r0 = 0;
+            for (; r0 + mr <= mc; r0 += mr) Vector256.Store(Vector256.Load(src + r0), dst + (long)r0 * kc);
+            if (r0 < mc) Copy(src + r0, dst + (long)r0 * kc, mc - r0);
         }
     }
 
@@ -204,7 +212,7 @@ public static unsafe class Gemm
     static void Copy(float* src, float* dst, int count)
     {
         int x = 0;
-        for (; x + 8 <= count; x += 8) System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src + x), dst + x);
+        for (; x + 8 <= count; x += 8) Vector256.Store(Vector256.Load(src + x), dst + x);
         for (; x < count; x++) dst[x] = src[x];
     }
 
