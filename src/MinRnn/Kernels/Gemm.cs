@@ -168,7 +168,7 @@ public static unsafe class Gemm
         for (int p = 0; p < kc; p++)
         {
             float* src = job.B + (long)(pc + p) * job.N + jc;
-            int full = Math.Min(p1, nc / nr); // panels without an edge
+            int full = nr % 8 == 0 ? Math.Min(p1, nc / nr) : p0; // panels without an edge, copied 8 floats at a time
             for (int q = p0; q < full; q++)
             {
                 float* from = src + q * nr, to = packed + (long)q * kc * nr + p * nr;
