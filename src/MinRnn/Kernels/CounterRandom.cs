@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace MinRnn.Kernels;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace MinRnn.Kernels;
 /// </summary>
 public static class CounterRandom
 {
-    const ulong Golden = 0x9E3779B97F4A7C15; // 2^64 / golden ratio, the SplitMix64 increment
+    internal const ulong Golden = 0x9E3779B97F4A7C15; // 2^64 / golden ratio, the SplitMix64 increment
 
     /// <summary>64 random bits for element <paramref name="index"/> of stream <paramref name="seed"/>.</summary>
     public static ulong Bits(ulong seed, long index) => Mix(Mix(seed) + ((ulong)index + 1) * Golden);
@@ -40,11 +42,21 @@ public static class CounterRandom
         for (int i = 0; i < destination.Length; i++) destination[i] = mean + standardDeviation * Normal(seed, i);
     }
 
+    const ulong Multiplier1 = 0xBF58476D1CE4E5B9, Multiplier2 = 0x94D049BB133111EB;
+
     /// <summary>The SplitMix64 finaliser (Stafford's Mix13): a bijection of 64-bit words.</summary>
-    static ulong Mix(ulong z)
+    internal static ulong Mix(ulong z)
     {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
+        z = (z ^ (z >> 30)) * Multiplier1;
+        z = (z ^ (z >> 27)) * Multiplier2;
         return z ^ (z >> 31);
+    }
+
+    /// <summary><see cref="Mix(ulong)"/> on 8 lanes at once.</summary>
+    internal static Vector512<ulong> Mix(Vector512<ulong> z)
+    {
+        z = (z ^ (z >>> 30)) * Vector512.Create(Multiplier1);
+        z = (z ^ (z >>> 27)) * Vector512.Create(Multiplier2);
+        return z ^ (z >>> 31);
     }
 }
