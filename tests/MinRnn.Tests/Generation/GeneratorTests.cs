@@ -1,0 +1,81 @@
+using MinRnn.Data;
+using MinRnn.Generation;
+using MinRnn.Layers;
+using MinRnn.Model;
+
+namespace MinRnn.Tests.Generation;
+
+public class GeneratorTests
+{
+    static readonly Vocabulary Vocabulary = Vocabulary.FromText("abcdefgh ij.\n");
+
+    static LanguageModel Model(Architecture architecture, MinRnnCell cell)
+    {
+        var model = LanguageModel.Create(new ModelConfig(architecture, cell, Vocabulary.Count, 16, 2, 1.5, 3, 2));
+        model.Initialize(8);
+        return model;
+    }
+
+    /// <summary>Greedy generation with the carried state equals re-reading the whole text at every step.</summary>
+    [Theory]
+    [InlineData(Architecture.Plain, MinRnnCell.MinGru)]
+    [InlineData(Architecture.Plain, MinRnnCell.MinLstm)]
+    [InlineData(Architecture.Residual, MinRnnCell.MinGru)]
+    [InlineData(Architecture.Residual, MinRnnCell.MinLstm)]
+    public void GreedyStepsEqualFullForwardsOverTheGrowingText(Architecture architecture, MinRnnCell cell)
+    {
+        var model = Model(architecture, cell);
+        string prompt = "abc h.";
+        string generated = string.Concat(new Generator(model, Vocabulary, new SamplingOptions { Temperature = 0 }, 1).Generate(prompt, 25));
+
+        string text = prompt;
+        for (int i = 0; i < 25; i++)
+        {
+            var tokens = Vocabulary.Encode(text);
+            var logits = model.Forward(tokens, 1, tokens.Length);
+            var last = logits.Slice((tokens.Length - 1) * Vocabulary.Count, Vocabulary.Count);
+            int best = 0;
+            for (int j = 1; j < last.Length; j++) if (last[j] > last[best]) best = j;
+            text += Vocabulary[best].ToString();
+        }
+        Assert.Equal(text[prompt.Length..], generated);
+    }
+
+    [Fact]
+    public void SameSeedSameTextAndStreamsDiffer()
+    {
+        var model = Model(Architecture.Residual, MinRnnCell.MinGru);
+        var options = new SamplingOptions { Temperature = 1.0 };
+        string a = string.Concat(new Generator(model, Vocabulary, options, 5).Generate("ab", 200));
+        string b = string.Concat(new Generator(model, Vocabulary, options, 5).Generate("ab", 200));
+        string c = string.Concat(new Generator(model, Vocabulary, options, 6).Generate("ab", 200));
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void ALongGenerationKeepsItsMemoryFlat()
+    {
+        var model = Model(Architecture.Residual, MinRnnCell.MinLstm);
+        var generator = new Generator(model, Vocabulary, new SamplingOptions(), 3, streams: 4);
+        long stateFloats = generator.State.Floats;
+        generator.Prefill("abc");
+        var characters = new string[4];
+        for (int i = 0; i < 1000; i++) generator.Step(characters);
+        long after1k = GC.GetTotalMemory(forceFullCollection: true);
+        for (int i = 0; i < 10_000; i++) generator.Step(characters);
+        long after11k = GC.GetTotalMemory(forceFullCollection: true);
+        Assert.Equal(stateFloats, generator.State.Floats);
+        Assert.True(after11k - after1k < 256 * 1024, $"managed memory grew by {after11k - after1k} bytes over 10,000 steps");
+    }
+
+    [Fact]
+    public void PromptCharactersOutsideTheVocabularyAreNamed()
+    {
+        var generator = new Generator(Model(Architecture.Plain, MinRnnCell.MinGru), Vocabulary, new SamplingOptions(), 1);
+        var e = Assert.Throws<ArgumentException>(() => generator.Prefill("abz!"));
+        Assert.Contains("z", e.Message);
+        Assert.Contains("!", e.Message);
+        Assert.Throws<ArgumentException>(() => generator.Prefill(""));
+    }
+}
