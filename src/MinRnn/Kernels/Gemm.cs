@@ -9,7 +9,8 @@ namespace MinRnn.Kernels;
 /// rows, A into 8-row micro-panels of an MC x KC block that stays in L2, and an 8 x 2W
 /// register tile (<see cref="GemmMicroKernel"/>) does the arithmetic. Threads split the C tiles with
 /// a fixed partition and every element is summed in the same order, so results do not depend on the
-/// thread count. <see cref="GemmReference"/> is the plain oracle.
+/// thread count. Products of a few rows by a transposed B (generation) go to <see cref="GemmSmallRows"/>.
+/// <see cref="GemmReference"/> is the plain oracle.
 /// </summary>
 public static unsafe class Gemm
 {
@@ -33,6 +34,17 @@ public static unsafe class Gemm
         {
             if (Overlaps(pc, c.Length, pa, a.Length) || Overlaps(pc, c.Length, pb, b.Length))
                 throw new ArgumentException($"Gemm: C [{m}, {n}] overlaps an input; the product needs a separate output buffer.");
+            if (GemmSmallRows.Applies(m, transposeA, transposeB))
+            {
+                switch (Simd.Width)
+                {
+                    case SimdWidth.Bits512: GemmSmallRows.Run<Simd512, System.Runtime.Intrinsics.Vector512<float>>(pa, pb, pc, m, n, k, accumulate); break;
+                    case SimdWidth.Bits256: GemmSmallRows.Run<Simd256, System.Runtime.Intrinsics.Vector256<float>>(pa, pb, pc, m, n, k, accumulate); break;
+                    case SimdWidth.Bits128: GemmSmallRows.Run<Simd128, System.Runtime.Intrinsics.Vector128<float>>(pa, pb, pc, m, n, k, accumulate); break;
+                    default: GemmSmallRows.Run<SimdScalar, float>(pa, pb, pc, m, n, k, accumulate); break;
+                }
+                return;
+            }
             var job = new Job(pa, pb, pc, m, n, k, transposeA, transposeB, accumulate);
             switch (Simd.Width)
             {

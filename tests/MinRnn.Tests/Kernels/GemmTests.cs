@@ -26,7 +26,7 @@ public class GemmTests
     public void EveryVectorWidthMatchesReference(SimdWidth width)
     {
         using var _ = Simd.Force(width);
-        foreach (var (m, n, k) in new[] { (19, 37, 41), (130, 65, 300) })
+        foreach (var (m, n, k) in new[] { (19, 37, 41), (130, 65, 300), (3, 70, 77), (4, 9, 130) })
         foreach (bool tb in new[] { false, true })
             CheckAgainstReference(m, n, k, transposeA: !tb, tb, accumulate: tb, seed: k);
     }
