@@ -10,6 +10,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure the speed of the engine on this machine.");
         command.Subcommands.Add(BenchKernelsCommand.Create());
         command.Subcommands.Add(BenchTrainCommand.Create());
+        command.Subcommands.Add(BenchGenerateCommand.Create());
         return command;
     }
 }
