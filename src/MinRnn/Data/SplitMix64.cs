@@ -1,26 +1,20 @@
+using MinRnn.Kernels;
+
 namespace MinRnn.Data;
 
 /// <summary>
 /// Steele, Lea and Flood's SplitMix64 (2014): a 64-bit counter advanced by the golden-ratio increment
-/// and passed through a bijective finaliser. Its whole state is one <see cref="ulong"/>, so saving
+/// and passed through the bijective finaliser of <see cref="CounterRandom"/>. Its whole state is one <see cref="ulong"/>, so saving
 /// and restoring <see cref="State"/> resumes the exact sequence; every seed, 0 included, is valid.
 /// </summary>
 /// <param name="state">The initial state, usually the seed.</param>
 public struct SplitMix64(ulong state)
 {
-    const ulong Golden = 0x9E3779B97F4A7C15; // 2^64 / golden ratio
-
     /// <summary>The generator's complete state.</summary>
     public ulong State { readonly get; set; } = state;
 
     /// <summary>The next 64 random bits.</summary>
-    public ulong NextUInt64()
-    {
-        ulong z = State += Golden;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
-        return z ^ (z >> 31);
-    }
+    public ulong NextUInt64() => CounterRandom.Mix(State += CounterRandom.Golden);
 
     /// <summary>
     /// A uniform integer in [0, <paramref name="bound"/>) by Lemire's multiply-and-reject (2019): the high

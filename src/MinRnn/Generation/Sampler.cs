@@ -1,3 +1,5 @@
+using MinRnn.Data;
+
 namespace MinRnn.Generation;
 
 /// <summary>
@@ -11,7 +13,7 @@ public sealed class Sampler
     readonly int[] order;
     readonly float[] keys;
     readonly double[] probabilities;
-    ulong state;
+    SplitMix64 random;
 
     /// <summary>A sampler for a vocabulary of <paramref name="vocabulary"/> tokens.</summary>
     public Sampler(SamplingOptions options, int vocabulary, ulong seed)
@@ -20,7 +22,7 @@ public sealed class Sampler
         order = new int[vocabulary];
         keys = new float[vocabulary];
         probabilities = new double[vocabulary];
-        state = seed;
+        random = new SplitMix64(seed);
     }
 
     /// <summary>The token drawn from <paramref name="logits"/> (one row of the vocabulary's size).</summary>
@@ -63,10 +65,6 @@ public sealed class Sampler
         return best;
     }
 
-    /// <summary>A uniform double in [0, 1) from SplitMix64.</summary>
-    double NextUniform()
-    {
-        ulong z = state += Kernels.CounterRandom.Golden;
-        return (Kernels.CounterRandom.Mix(z) >> 11) * (1.0 / (1UL << 53));
-    }
+    /// <summary>A uniform double in [0, 1): the top 53 random bits.</summary>
+    double NextUniform() => (random.NextUInt64() >> 11) * (1.0 / (1UL << 53));
 }
