@@ -20,32 +20,35 @@ public static unsafe class Gemm
     const long SerialFlops = 1L << 18; // smaller products are not worth waking the team
 
     /// <summary>
-    /// C[m, n] = op(A) · op(B), or C += op(A) · op(B) when <paramref name="accumulate"/> is set.
+    /// C[m, n] = op(A) · op(B) (+ bias on every row when <paramref name="bias"/> [n] is given), or
+    /// C += op(A) · op(B) when <paramref name="accumulate"/> is set.
     /// op(A) is m x k: A is stored [m, k], or [k, m] when <paramref name="transposeA"/>;
     /// op(B) is k x n: B is stored [k, n], or [n, k] when <paramref name="transposeB"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not
-    /// match its shape, or C overlaps A or B.</exception>
+    /// match its shape, C overlaps A or B, or a bias is given with accumulate.</exception>
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
-        bool transposeA = false, bool transposeB = false, bool accumulate = false)
+        bool transposeA = false, bool transposeB = false, bool accumulate = false, ReadOnlySpan<float> bias = default)
     {
         Validate(a.Length, b.Length, c.Length, m, n, k, transposeA, transposeB);
-        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+        ValidateBias(bias.Length, n, accumulate);
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c) fixed (float* pbias = bias)
         {
+            float* biasRow = bias.IsEmpty ? null : pbias;
             if (Overlaps(pc, c.Length, pa, a.Length) || Overlaps(pc, c.Length, pb, b.Length))
                 throw new ArgumentException($"Gemm: C [{m}, {n}] overlaps an input; the product needs a separate output buffer.");
             if (GemmSmallRows.Applies(m, transposeA, transposeB))
             {
                 switch (Simd.Width)
                 {
-                    case SimdWidth.Bits512: GemmSmallRows.Run<Simd512, System.Runtime.Intrinsics.Vector512<float>>(pa, pb, pc, m, n, k, accumulate); break;
-                    case SimdWidth.Bits256: GemmSmallRows.Run<Simd256, System.Runtime.Intrinsics.Vector256<float>>(pa, pb, pc, m, n, k, accumulate); break;
-                    case SimdWidth.Bits128: GemmSmallRows.Run<Simd128, System.Runtime.Intrinsics.Vector128<float>>(pa, pb, pc, m, n, k, accumulate); break;
-                    default: GemmSmallRows.Run<SimdScalar, float>(pa, pb, pc, m, n, k, accumulate); break;
+                    case SimdWidth.Bits512: GemmSmallRows.Run<Simd512, System.Runtime.Intrinsics.Vector512<float>>(pa, pb, pc, biasRow, m, n, k, accumulate); break;
+                    case SimdWidth.Bits256: GemmSmallRows.Run<Simd256, System.Runtime.Intrinsics.Vector256<float>>(pa, pb, pc, biasRow, m, n, k, accumulate); break;
+                    case SimdWidth.Bits128: GemmSmallRows.Run<Simd128, System.Runtime.Intrinsics.Vector128<float>>(pa, pb, pc, biasRow, m, n, k, accumulate); break;
+                    default: GemmSmallRows.Run<SimdScalar, float>(pa, pb, pc, biasRow, m, n, k, accumulate); break;
                 }
                 return;
             }
-            var job = new Job(pa, pb, pc, m, n, k, transposeA, transposeB, accumulate);
+            var job = new Job(pa, pb, pc, biasRow, m, n, k, transposeA, transposeB, accumulate);
             switch (Simd.Width)
             {
                 case SimdWidth.Bits512: Run<Simd512, System.Runtime.Intrinsics.Vector512<float>>(job); break;
@@ -65,11 +68,18 @@ public static unsafe class Gemm
             throw new ArgumentException($"Gemm: buffer lengths A={aLength}, B={bLength}, C={cLength} do not match {shapes}.");
     }
 
+    internal static void ValidateBias(int biasLength, int n, bool accumulate)
+    {
+        if (biasLength == 0) return;
+        if (accumulate) throw new ArgumentException("Gemm: a bias initialises C, so it cannot be combined with accumulate.");
+        if (biasLength != n) throw new ArgumentException($"Gemm: bias has {biasLength} elements, expected n = {n}.");
+    }
+
     static bool Overlaps(float* x, int xLength, float* y, int yLength) => x < y + yLength && y < x + xLength;
 
-    readonly struct Job(float* a, float* b, float* c, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate)
+    readonly struct Job(float* a, float* b, float* c, float* bias, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate)
     {
-        public readonly float* A = a, B = b, C = c;
+        public readonly float* A = a, B = b, C = c, Bias = bias;
         public readonly int M = m, N = n, K = k;
         public readonly bool TransposeA = transposeA, TransposeB = transposeB, Accumulate = accumulate;
     }
@@ -137,16 +147,18 @@ public static unsafe class Gemm
                 int rows = Math.Min(mr, mc - r);
                 float* aPanel = packedA + (long)r * kc;
                 float* c = job.C + (long)(ic + r) * job.N + j;
+                // The first K block starts from the bias row (or zero), later ones from C.
+                float* init = overwrite ? (job.Bias == null ? null : job.Bias + j) : c;
                 if (rows == mr && cols == nr)
                 {
-                    GemmMicroKernel.Run<TOps, TV>(kc, aPanel, bPanel, c, job.N, overwrite);
+                    GemmMicroKernel.Run<TOps, TV>(kc, aPanel, bPanel, c, job.N, init, overwrite ? 0 : job.N);
                     continue;
                 }
                 // Edge tile: compute the full tile into scratch, then merge the valid part.
-                GemmMicroKernel.Run<TOps, TV>(kc, aPanel, bPanel, edge, nr, overwrite: true);
+                GemmMicroKernel.Run<TOps, TV>(kc, aPanel, bPanel, edge, nr, null, 0);
                 for (int y = 0; y < rows; y++)
                 for (int x = 0; x < cols; x++)
-                    c[(long)y * job.N + x] = overwrite ? edge[y * nr + x] : c[(long)y * job.N + x] + edge[y * nr + x];
+                    c[(long)y * job.N + x] = (init == null ? 0f : init[(overwrite ? 0 : (long)y * job.N) + x]) + edge[y * nr + x];
             }
         }
     }

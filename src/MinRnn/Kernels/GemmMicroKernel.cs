@@ -12,11 +12,12 @@ internal static unsafe class GemmMicroKernel
     public static int Columns<TOps, TV>() where TOps : struct, ISimd<TV> where TV : struct => 2 * TOps.Count;
 
     /// <summary>
-    /// C[0..8, 0..2W] (=|+=) sum over p &lt; kc of A[p][0..8] (x) B[p][0..2W], where A is a packed
-    /// micro-panel (8 floats per p) and B a packed panel (2W floats per p).
+    /// C[0..8, 0..2W] = init + sum over p &lt; kc of A[p][0..8] (x) B[p][0..2W], where A is a packed
+    /// micro-panel (8 floats per p), B a packed panel (2W floats per p), and row r of init starts at
+    /// init + r·initStride (C itself to accumulate, a bias row with stride 0, or null for zero).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TOps, TV>(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
+    public static void Run<TOps, TV>(int kc, float* a, float* b, float* c, int ldc, float* init, int initStride)
         where TOps : struct, ISimd<TV> where TV : struct
     {
         int w = TOps.Count;
@@ -42,24 +43,24 @@ internal static unsafe class GemmMicroKernel
             a += Rows;
             b += 2 * w;
         }
-        StoreRow<TOps, TV>(c + 0 * ldc, c00, c01, overwrite);
-        StoreRow<TOps, TV>(c + 1 * ldc, c10, c11, overwrite);
-        StoreRow<TOps, TV>(c + 2 * ldc, c20, c21, overwrite);
-        StoreRow<TOps, TV>(c + 3 * ldc, c30, c31, overwrite);
-        StoreRow<TOps, TV>(c + 4 * ldc, c40, c41, overwrite);
-        StoreRow<TOps, TV>(c + 5 * ldc, c50, c51, overwrite);
-        StoreRow<TOps, TV>(c + 6 * ldc, c60, c61, overwrite);
-        StoreRow<TOps, TV>(c + 7 * ldc, c70, c71, overwrite);
+        StoreRow<TOps, TV>(c + 0 * ldc, c00, c01, init == null ? null : init + 0 * initStride);
+        StoreRow<TOps, TV>(c + 1 * ldc, c10, c11, init == null ? null : init + 1 * initStride);
+        StoreRow<TOps, TV>(c + 2 * ldc, c20, c21, init == null ? null : init + 2 * initStride);
+        StoreRow<TOps, TV>(c + 3 * ldc, c30, c31, init == null ? null : init + 3 * initStride);
+        StoreRow<TOps, TV>(c + 4 * ldc, c40, c41, init == null ? null : init + 4 * initStride);
+        StoreRow<TOps, TV>(c + 5 * ldc, c50, c51, init == null ? null : init + 5 * initStride);
+        StoreRow<TOps, TV>(c + 6 * ldc, c60, c61, init == null ? null : init + 6 * initStride);
+        StoreRow<TOps, TV>(c + 7 * ldc, c70, c71, init == null ? null : init + 7 * initStride);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow<TOps, TV>(float* c, TV v0, TV v1, bool overwrite) where TOps : struct, ISimd<TV> where TV : struct
+    static void StoreRow<TOps, TV>(float* c, TV v0, TV v1, float* init) where TOps : struct, ISimd<TV> where TV : struct
     {
         int w = TOps.Count;
-        if (!overwrite)
+        if (init != null)
         {
-            v0 = TOps.Add(v0, TOps.Load(c));
-            v1 = TOps.Add(v1, TOps.Load(c + w));
+            v0 = TOps.Add(v0, TOps.Load(init));
+            v1 = TOps.Add(v1, TOps.Load(init + w));
         }
         TOps.Store(c, v0);
         TOps.Store(c + w, v1);

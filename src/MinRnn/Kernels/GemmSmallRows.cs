@@ -17,19 +17,19 @@ internal static unsafe class GemmSmallRows
 
     public static bool Applies(int m, bool transposeA, bool transposeB) => m <= MaxRows && transposeB && !transposeA;
 
-    public static void Run<TOps, TV>(float* a, float* b, float* c, int m, int n, int k, bool accumulate)
+    public static void Run<TOps, TV>(float* a, float* b, float* c, float* bias, int m, int n, int k, bool accumulate)
         where TOps : struct, ISimd<TV> where TV : struct
     {
         if ((long)m * n * k < SerialMultiplies || Parallelism.Threads == 1)
         {
-            Columns<TOps, TV>(a, b, c, m, n, k, accumulate, 0, n);
+            Columns<TOps, TV>(a, b, c, bias, m, n, k, accumulate, 0, n);
             return;
         }
-        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        Parallelism.For(n, (j0, j1) => Columns<TOps, TV>((float*)pa, (float*)pb, (float*)pc, m, n, k, accumulate, j0, j1));
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c, pbias = (nint)bias;
+        Parallelism.For(n, (j0, j1) => Columns<TOps, TV>((float*)pa, (float*)pb, (float*)pc, (float*)pbias, m, n, k, accumulate, j0, j1));
     }
 
-    static void Columns<TOps, TV>(float* a, float* b, float* c, int m, int n, int k, bool accumulate, int j0, int j1)
+    static void Columns<TOps, TV>(float* a, float* b, float* c, float* bias, int m, int n, int k, bool accumulate, int j0, int j1)
         where TOps : struct, ISimd<TV> where TV : struct
     {
         for (int j = j0; j < j1; j++)
@@ -39,7 +39,7 @@ internal static unsafe class GemmSmallRows
             {
                 float dot = Dot<TOps, TV>(a + (long)i * k, row, k);
                 float* target = c + (long)i * n + j;
-                *target = accumulate ? *target + dot : dot;
+                *target = accumulate ? *target + dot : bias == null ? dot : bias[j] + dot;
             }
         }
     }

@@ -9,7 +9,7 @@ namespace MinRnn.Layers;
 /// </summary>
 public static unsafe class Linear
 {
-    /// <summary>y = x · Wᵀ + b: each row of y starts as b and the product is accumulated onto it.</summary>
+    /// <summary>y = x · Wᵀ + b, the bias added as the product is stored.</summary>
     /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not match
     /// its shape, or y overlaps x.</exception>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y,
@@ -18,9 +18,7 @@ public static unsafe class Linear
         const string op = "Linear.Forward";
         ValidateForward(op, x.Length, weight.Length, bias.Length, y.Length, rows, inFeatures, outFeatures);
         Check.Disjoint(op, "x", x, "y", y);
-        fixed (float* b = bias) fixed (float* o = y)
-            VectorJob.For(rows, outFeatures, new BroadcastRows(b, o, outFeatures));
-        Gemm.Multiply(x, weight, y, rows, outFeatures, inFeatures, transposeB: true, accumulate: true);
+        Gemm.Multiply(x, weight, y, rows, outFeatures, inFeatures, transposeB: true, bias: bias);
     }
 
     /// <summary>
@@ -60,15 +58,5 @@ public static unsafe class Linear
         if (dx != 0) Check.Length(op, "dx", dx, rows, inFeatures);
         Check.Length(op, "dWeight", dWeight, outFeatures, inFeatures);
         Check.Length(op, "dBias", dBias, outFeatures);
-    }
-
-    /// <summary>Row r of y = b.</summary>
-    readonly struct BroadcastRows(float* bias, float* y, int cols) : IVectorJob
-    {
-        public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
-        {
-            var b = new ReadOnlySpan<float>(bias, cols);
-            for (int r = start; r < end; r++) b.CopyTo(new Span<float>(y + (long)r * cols, cols));
-        }
     }
 }

@@ -31,6 +31,23 @@ public class GemmTests
             CheckAgainstReference(m, n, k, transposeA: !tb, tb, accumulate: tb, seed: k);
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void BiasRowIsAddedToEveryRow(SimdWidth width)
+    {
+        using var _ = Simd.Force(width);
+        foreach (var (m, n, k) in new[] { (3, 70, 77), (19, 37, 41), (130, 65, 300) })
+        {
+            var a = TestData.Uniform(m * k, k); var b = TestData.Uniform(k * n, n); var bias = TestData.Uniform(n, m);
+            var expected = new float[m * n]; var actual = TestData.Uniform(m * n, 5);
+            GemmReference.Multiply(a, b, expected, m, n, k, transposeB: true, bias: bias);
+            Gemm.Multiply(a, b, actual, m, n, k, transposeB: true, bias: bias);
+            TestData.AssertClose(expected, actual, 1e-4, 1e-4 * Math.Sqrt(k), $"C({m}x{n}x{k}) + bias");
+        }
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[4], new float[4], new float[4], 2, 2, 2, accumulate: true, bias: new float[2]));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[4], new float[4], new float[4], 2, 2, 2, bias: new float[3]));
+    }
+
     [Fact]
     public void ResultDoesNotDependOnThreadCount()
     {
