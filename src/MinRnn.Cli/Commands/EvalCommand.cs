@@ -30,7 +30,6 @@ internal static class EvalCommand
         {
             Parallelism.Threads = parsed.GetValue(threads);
             string path = parsed.GetValue(checkpoint)!;
-            if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} does not exist.");
             var loaded = Checkpoint.Load(path);
             int c = parsed.GetValue(context) ?? loaded.GetInt("context") ?? Preset.Quick.Training.Context;
             if (c < 1) throw new UsageException($"--context must be at least 1, got {c}.");

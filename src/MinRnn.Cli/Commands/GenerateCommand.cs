@@ -43,7 +43,6 @@ internal static class GenerateCommand
             Parallelism.Threads = parsed.GetValue(threads);
 
             string path = parsed.GetValue(checkpoint)!;
-            if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} does not exist.");
             var loaded = Checkpoint.Load(path);
             string text = parsed.GetValue(promptFile) is { } file
                 ? File.Exists(file) ? File.ReadAllText(file, new UTF8Encoding(false, throwOnInvalidBytes: true)) : throw new FileNotFoundException($"prompt file {file} does not exist.")

@@ -29,6 +29,7 @@ internal static class TrainingRun
         corpus.EnsureFits(manifest.Training.Context);
 
         LanguageModel model;
+        int? savedStep = null;
         if (request.Resume)
         {
             var saved = RunManifest.Load(outDirectory)!;
@@ -40,6 +41,7 @@ internal static class TrainingRun
             if (checkpoint.Vocabulary.Characters != corpus.Vocabulary.Characters)
                 throw new InvalidDataException($"{LastFile} in {outDirectory} has a different vocabulary from the data.");
             model = checkpoint.Model;
+            savedStep = checkpoint.GetInt("step");
         }
         else
         {
@@ -64,7 +66,7 @@ internal static class TrainingRun
         if (request.Resume)
         {
             startStep = TrainingCheckpoint.Restore(Path.Combine(outDirectory, StateFile), trainer, model);
-            if (Checkpoint.Load(Path.Combine(outDirectory, LastFile)).GetInt("step") != startStep)
+            if (savedStep != startStep)
                 throw new InvalidDataException($"{LastFile} and {StateFile} in {outDirectory} are from different steps; the run cannot be resumed exactly.");
             Console.WriteLine($"resuming  at step {startStep} of {options.Steps}");
         }

@@ -53,8 +53,10 @@ public sealed class Checkpoint
 
     /// <summary>Reads a model file, checking that its tensors are exactly those its configuration implies.</summary>
     /// <exception cref="InvalidDataException">The file is not a valid MinRnn checkpoint; the message names the file and the problem.</exception>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     public static Checkpoint Load(string path)
     {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} does not exist.", path);
         using var file = SafetensorsFile.Open(path);
         string name = Path.GetFileName(path);
         if (!file.Metadata.TryGetValue(FormatKey, out var format) || format != FormatTag)
