@@ -6,7 +6,8 @@ namespace MinRnn.Generation;
 /// <summary>
 /// Generates text from a model with O(1) state per character: the prompt is read in one parallel
 /// forward (prefill), then each new character is one forward step of length 1 from the carried
-/// <see cref="RecurrentState"/>. Several independent streams run as one batch.
+/// <see cref="RecurrentState"/>, with the weights packed at the prefill for products of one row per
+/// stream. Several independent streams run as one batch.
 /// </summary>
 public sealed class Generator
 {
@@ -15,6 +16,7 @@ public sealed class Generator
     readonly RecurrentState state;
     readonly Sampler[] samplers;
     readonly int[] next;
+    StepWeights? weights;
 
     /// <summary>A generator of <paramref name="streams"/> streams; stream i samples with seed + i.</summary>
     public Generator(LanguageModel model, Vocabulary vocabulary, SamplingOptions sampling, ulong seed, int streams = 1)
@@ -33,7 +35,8 @@ public sealed class Generator
 
     /// <summary>
     /// Reads <paramref name="prompt"/> (the same prompt for every stream; at least one character) and
-    /// samples each stream's first character.
+    /// samples each stream's first character. Takes the model's weights as they are now: steps use them
+    /// until the next prefill.
     /// </summary>
     /// <exception cref="ArgumentException">The prompt is empty or has characters outside the vocabulary (named).</exception>
     public void Prefill(string prompt)
@@ -45,6 +48,7 @@ public sealed class Generator
         var input = new int[streams * t];
         for (int s = 0; s < streams; s++) tokens.CopyTo(input, s * t);
         var logits = model.Forward(input, streams, t, state: state);
+        weights = model.PackForSteps();
         for (int s = 0; s < streams; s++) next[s] = samplers[s].Next(logits.Slice(((s * t) + t - 1) * v, v));
     }
 
@@ -52,11 +56,13 @@ public sealed class Generator
     /// Emits the characters sampled last (one per stream, into <paramref name="characters"/>), then
     /// advances every stream by one step and samples the next ones.
     /// </summary>
+    /// <exception cref="InvalidOperationException">No prompt has been read yet.</exception>
     public void Step(Span<string> characters)
     {
+        if (weights is null) throw new InvalidOperationException("Generator.Step: call Prefill first.");
         int v = vocabulary.Count;
         for (int s = 0; s < next.Length; s++) characters[s] = vocabulary[next[s]].ToString();
-        var logits = model.Forward(next, next.Length, 1, state: state);
+        var logits = model.Step(next, state, weights);
         for (int s = 0; s < next.Length; s++) next[s] = samplers[s].Next(logits.Slice(s * v, v));
     }
 

@@ -32,11 +32,13 @@ public sealed class Sampler
         if (logits.Length != v) throw new ArgumentException($"Sampler.Next: logits have {logits.Length} entries, the vocabulary {v}.");
         if (options.Temperature == 0 || options.TopK == 1) return ArgMax(logits);
 
-        // Most likely first: sort the ids by -logit (no allocation; the order is a pure function of the logits).
-        for (int i = 0; i < v; i++) { order[i] = i; keys[i] = -logits[i]; }
-        Array.Sort(keys, order);
         int kept = options.TopK > 0 ? Math.Min(options.TopK, v) : v;
-        double max = logits[order[0]], sum = 0;
+        bool truncated = kept < v || options.TopP < 1;
+        // Most likely first when the set is truncated: sort the ids by -logit (no allocation; the order is
+        // a pure function of the logits). The whole vocabulary is drawn from in id order, unsorted.
+        for (int i = 0; i < v; i++) { order[i] = i; keys[i] = -logits[i]; }
+        if (truncated) Array.Sort(keys, order);
+        double max = truncated ? logits[order[0]] : Max(logits), sum = 0;
         for (int r = 0; r < kept; r++) sum += probabilities[r] = Math.Exp((logits[order[r]] - max) / options.Temperature);
         if (options.TopP < 1)
         {
@@ -56,6 +58,13 @@ public sealed class Sampler
             if (u < 0) return order[r];
         }
         return order[kept - 1];
+    }
+
+    static float Max(ReadOnlySpan<float> logits)
+    {
+        float max = logits[0];
+        foreach (float x in logits) max = Math.Max(max, x);
+        return max;
     }
 
     static int ArgMax(ReadOnlySpan<float> logits)

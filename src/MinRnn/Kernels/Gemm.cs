@@ -9,7 +9,8 @@ namespace MinRnn.Kernels;
 /// rows, A into 8-row micro-panels of an MC x KC block that stays in L2, and an 8 x 2W
 /// register tile (<see cref="GemmMicroKernel"/>) does the arithmetic. Threads split the C tiles with
 /// a fixed partition and every element is summed in the same order, so results do not depend on the
-/// thread count. Products of a few rows by a transposed B (generation) go to <see cref="GemmSmallRows"/>.
+/// thread count. Products of a few rows by a transposed B go to <see cref="GemmSmallRows"/>, and weights
+/// packed once for many such products (generation) are a <see cref="PackedMatrix"/>.
 /// <see cref="GemmReference"/> is the plain oracle.
 /// </summary>
 public static unsafe class Gemm
@@ -77,7 +78,7 @@ public static unsafe class Gemm
 
     static bool Overlaps(float* x, int xLength, float* y, int yLength) => x < y + yLength && y < x + xLength;
 
-    readonly struct Job(float* a, float* b, float* c, float* bias, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate)
+    internal readonly struct Job(float* a, float* b, float* c, float* bias, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate)
     {
         public readonly float* A = a, B = b, C = c, Bias = bias;
         public readonly int M = m, N = n, K = k;
@@ -132,7 +133,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>Multiplies the packed A block (rows ic..ic+mc) by packed B panels g0..g1 into C.</summary>
-    static void ComputeBlock<TOps, TV>(Job job, float* packedA, float* packedB, int ic, int mc, int jc, int nc,
+    internal static void ComputeBlock<TOps, TV>(Job job, float* packedA, float* packedB, int ic, int mc, int jc, int nc,
         int pc, int kc, int g0, int g1, int nr) where TOps : struct, ISimd<TV> where TV : struct
     {
         const int mr = GemmMicroKernel.Rows;
@@ -167,7 +168,7 @@ public static unsafe class Gemm
     /// Packs panels [p0, p1) of the block: panel q holds packed[q][p][j] = op(B)[pc + p, jc + q·nr + j]
     /// for p &lt; kc, j &lt; nr, with columns past the block's edge set to 0.
     /// </summary>
-    static void PackB(Job job, float* packed, int pc, int kc, int jc, int nc, int p0, int p1, int nr)
+    internal static void PackB(Job job, float* packed, int pc, int kc, int jc, int nc, int p0, int p1, int nr)
     {
         for (int q = p0; q < p1; q++)
         {
@@ -204,7 +205,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>packed[r / 8][p][r % 8] = op(A)[ic + r, pc + p]; rows past <paramref name="mc"/> in the last micro-panel are 0.</summary>
-    static void PackA(Job job, float* packed, int ic, int mc, int pc, int kc)
+    internal static void PackA(Job job, float* packed, int ic, int mc, int pc, int kc)
     {
         const int mr = GemmMicroKernel.Rows;
         for (int r0 = 0; r0 < mc; r0 += mr)
@@ -243,7 +244,7 @@ public static unsafe class Gemm
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>A 64-byte aligned native scratch buffer that grows on demand and is kept per thread.</summary>
-    sealed class AlignedBuffer
+    internal sealed class AlignedBuffer
     {
         float* data;
         long capacity;

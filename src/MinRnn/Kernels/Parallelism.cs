@@ -107,17 +107,25 @@ internal sealed class SpinBarrier(int participants)
     }
 }
 
-/// <summary>The caller plus Size-1 dedicated background threads that wait for jobs.</summary>
+/// <summary>
+/// The caller plus Size-1 dedicated background threads that wait for jobs. Between jobs a worker spins
+/// for a short while before it sleeps on its semaphore: waking a sleeping thread costs tens of
+/// microseconds, as much as a whole generation step's share of work, and jobs often come back to back.
+/// </summary>
 internal sealed class WorkerTeam : IDisposable
 {
     [ThreadStatic] internal static bool InsideJob;
 
+    static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 5_000; // 200 µs
+
     readonly Thread[] workers;
     readonly SemaphoreSlim[] start;
+    readonly int[] sleeping;
     Action<WorkerContext>? job;
     SpinBarrier? barrier;
     Exception? failure;
     int pending;
+    long sequence; // jobs posted so far
     volatile bool stopping;
 
     public int Size { get; }
@@ -127,6 +135,7 @@ internal sealed class WorkerTeam : IDisposable
         Size = size;
         workers = new Thread[size - 1];
         start = new SemaphoreSlim[size - 1];
+        sleeping = new int[size - 1];
         for (int i = 0; i < workers.Length; i++)
         {
             int index = i + 1;
@@ -142,13 +151,21 @@ internal sealed class WorkerTeam : IDisposable
         barrier = new SpinBarrier(Size);
         failure = null;
         pending = Size - 1;
-        foreach (var s in start) s.Release();
+        Post();
         Execute(0);
         var spin = new SpinWait();
         while (Volatile.Read(ref pending) > 0) spin.SpinOnce(sleep1Threshold: -1);
         job = null;
         if (failure is not null)
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+    }
+
+    /// <summary>Announces a new job (or the stop): spinning workers see the sequence move, sleeping ones are woken.</summary>
+    void Post()
+    {
+        Interlocked.Increment(ref sequence);
+        for (int i = 0; i < start.Length; i++)
+            if (Interlocked.CompareExchange(ref sleeping[i], 0, 1) == 1) start[i].Release();
     }
 
     void Execute(int index)
@@ -165,18 +182,43 @@ internal sealed class WorkerTeam : IDisposable
 
     void Loop(int index)
     {
+        long seen = 0;
         while (true)
         {
-            start[index - 1].Wait();
+            WaitForPost(index - 1, seen);
+            seen = Volatile.Read(ref sequence);
             if (stopping) return;
             Execute(index);
             Interlocked.Decrement(ref pending);
         }
     }
 
+    /// <summary>
+    /// Returns once the sequence differs from <paramref name="seen"/>: spins for <see cref="SpinTicks"/>, then
+    /// marks itself sleeping and waits on its semaphore. The mark comes before the last look at the
+    /// sequence, so a post either is seen there or finds the mark and releases the semaphore; a release
+    /// that finds the worker already awake only makes a later wait return early, and the loop looks again.
+    /// </summary>
+    void WaitForPost(int worker, long seen)
+    {
+        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+        while (Volatile.Read(ref sequence) == seen)
+        {
+            if (System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
+            {
+                Thread.SpinWait(20);
+                continue;
+            }
+            Interlocked.Exchange(ref sleeping[worker], 1);
+            if (Volatile.Read(ref sequence) == seen) start[worker].Wait();
+            Interlocked.Exchange(ref sleeping[worker], 0);
+            deadline = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+        }
+    }
+
     public void Dispose()
     {
         stopping = true;
-        foreach (var s in start) s.Release();
+        Post();
     }
 }

@@ -21,6 +21,14 @@ public static unsafe class Linear
         Gemm.Multiply(x, weight, y, rows, outFeatures, inFeatures, transposeB: true, bias: bias);
     }
 
+    /// <summary>y = x · Wᵀ + b with W packed once for many products of few rows (generation).</summary>
+    /// <exception cref="ArgumentException">A buffer's length does not match its shape, or y overlaps x.</exception>
+    internal static void Forward(ReadOnlySpan<float> x, PackedMatrix weight, ReadOnlySpan<float> bias, Span<float> y, int rows)
+    {
+        Check.Length("Linear.Forward", "bias", bias.Length, weight.N);
+        weight.Multiply(x, bias, y, rows);
+    }
+
     /// <summary>
     /// Gradients: dx = dy · W (or dx += with <paramref name="accumulateDx"/>; skipped when dx is empty,
     /// as for a first layer), dW += dyᵀ · x and db += Σ_rows dy. dW and db accumulate so that callers

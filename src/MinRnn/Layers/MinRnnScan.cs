@@ -22,7 +22,7 @@ public static unsafe class MinRnnScan
     public static void Forward(MinRnnCell cell, ScanAlgorithm algorithm, ReadOnlySpan<float> preactivations,
         ReadOnlySpan<float> h0, Span<float> h, int batch, int time, int hidden)
     {
-        string op = $"MinRnnScan.Forward ({cell.DisplayName()}, {algorithm})";
+        string op = ForwardNames[(int)cell * 2 + (algorithm == ScanAlgorithm.LogSpace ? 1 : 0)];
         Validate(op, cell, preactivations.Length, h0.Length, batch, time, hidden);
         Check.Length(op, "h", h.Length, batch, time, hidden);
         if (algorithm == ScanAlgorithm.LogSpace)
@@ -44,7 +44,7 @@ public static unsafe class MinRnnScan
     public static void Backward(MinRnnCell cell, ReadOnlySpan<float> preactivations, ReadOnlySpan<float> h0,
         ReadOnlySpan<float> h, ReadOnlySpan<float> dh, Span<float> dPreactivations, Span<float> dh0, int batch, int time, int hidden)
     {
-        string op = $"MinRnnScan.Backward ({cell.DisplayName()})";
+        string op = BackwardNames[(int)cell];
         Validate(op, cell, preactivations.Length, h0.Length, batch, time, hidden);
         Check.Length(op, "h", h.Length, batch, time, hidden);
         Check.Length(op, "dh", dh.Length, batch, time, hidden);
@@ -58,6 +58,11 @@ public static unsafe class MinRnnScan
             if (!finite) throw new ArgumentException($"{op}: dh [{batch}, {time}, {hidden}] contains NaN or infinity.");
         }
     }
+
+    // Operation names for messages, made once: generation calls the scan for every character.
+    static readonly string[] ForwardNames = [.. Enum.GetValues<MinRnnCell>().SelectMany(c =>
+        new[] { $"MinRnnScan.Forward ({c.DisplayName()}, {ScanAlgorithm.Sequential})", $"MinRnnScan.Forward ({c.DisplayName()}, {ScanAlgorithm.LogSpace})" })];
+    static readonly string[] BackwardNames = [.. Enum.GetValues<MinRnnCell>().Select(c => $"MinRnnScan.Backward ({c.DisplayName()})")];
 
     static void Validate(string op, MinRnnCell cell, int preactivations, int h0, int batch, int time, int hidden)
     {
@@ -85,14 +90,18 @@ public static unsafe class MinRnnScan
         _ => Rows<TGate, SimdScalar, float>(job, algorithm),
     };
 
+    [ThreadStatic] static float[]? rowScratch;
+    const long SerialElements = 1L << 15;
+
     static bool Rows<TGate, TOps, TV>(Job job, ScanAlgorithm? algorithm)
         where TGate : struct, IMinRnnGate where TOps : struct, ISimd<TV> where TV : struct
     {
         int nonFinite = 0;
         int vectorEnd = job.Hidden - job.Hidden % TOps.Count;
-        Parallelism.For(job.Batch, (b0, b1) =>
+        Action<int, int> rows = (b0, b1) =>
         {
-            var state = new float[job.Hidden];
+            // The sequential forward keeps its state in h itself; the others need a row of scratch.
+            var state = algorithm == ScanAlgorithm.Sequential ? [] : Scratch.Get(ref rowScratch, job.Hidden);
             fixed (float* s = state)
             {
                 bool ok = true;
@@ -103,7 +112,10 @@ public static unsafe class MinRnnScan
                 }
                 if (!ok) Interlocked.Exchange(ref nonFinite, 1);
             }
-        });
+        };
+        // A few short rows (a generation step) cost less than waking the team.
+        if ((long)job.Batch * job.Time * job.Hidden < SerialElements) rows(0, job.Batch);
+        else Parallelism.For(job.Batch, rows);
         return nonFinite == 0;
     }
 

@@ -19,6 +19,7 @@ public abstract class LanguageModel
     int rows;
     bool training;
     ulong dropoutSeed;
+    StepWeights? stepping;
 
     /// <summary>Creates the embedding and head parameters; subclasses add theirs in between (names as spec §5).</summary>
     protected LanguageModel(ModelConfig config)
@@ -116,9 +117,57 @@ public abstract class LanguageModel
         if (train && Config.Dropout > 0) Dropout.Forward(x, x, Config.Dropout, DropoutStream(0));
         var headInput = ForwardBody(x, batch, time, state);
         var output = logits.AsSpan(0, rows * v);
-        Linear.Forward(headInput, headWeight.Value, headBias.Value, output, rows, d, v);
+        Project(headInput, headWeight, headBias, output, rows);
         return output;
     }
+
+    /// <summary>
+    /// Packs the current weights for <see cref="Step"/>. A snapshot: later changes to the parameters
+    /// (training, loading) need a new one.
+    /// </summary>
+    internal StepWeights PackForSteps()
+    {
+        var matrices = parameters.Where(p => p.Shape.Length == 2 && p != embedding)
+            .ToDictionary(p => p, p => PackedMatrix.Pack(p.Value, p.Shape[0], p.Shape[1]));
+        return new StepWeights(matrices, TabulateFirstProjection());
+    }
+
+    /// <summary>
+    /// Advances every stream of <paramref name="state"/> by one token (<paramref name="tokens"/> [batch])
+    /// and returns the logits [batch, V]: the same function as <see cref="Forward"/> with a state and
+    /// time 1, computed with <paramref name="weights"/> packed for one row per stream.
+    /// </summary>
+    internal Span<float> Step(ReadOnlySpan<int> tokens, RecurrentState state, StepWeights weights)
+    {
+        stepping = weights;
+        try { return Forward(tokens, state.Batch, 1, state: state); }
+        finally { stepping = null; }
+    }
+
+    /// <summary>The packed weights of the <see cref="Step"/> in progress, or null in any other forward.</summary>
+    private protected StepWeights? Stepping => stepping;
+
+    /// <summary>
+    /// y = x · Wᵀ + b for <paramref name="weight"/> W and <paramref name="bias"/> b: with W's packed copy
+    /// during a <see cref="Step"/>, from the parameter itself otherwise.
+    /// </summary>
+    protected void Project(ReadOnlySpan<float> x, Parameter weight, Parameter bias, Span<float> y, int rows)
+    {
+        if (stepping is not null) Linear.Forward(x, stepping[weight], bias.Value, y, rows);
+        else Linear.Forward(x, weight.Value, bias.Value, y, rows, weight.Shape[1], weight.Shape[0]);
+    }
+
+    /// <summary>
+    /// For <see cref="PackForSteps"/>: the first projection of every embedding row [V, outFeatures] when
+    /// the architecture applies it to the embedding directly, else null.
+    /// </summary>
+    protected virtual float[]? TabulateFirstProjection() => null;
+
+    /// <summary>The embedding table [V, D].</summary>
+    protected ReadOnlySpan<float> EmbeddingTable => embedding.Value;
+
+    /// <summary>The token ids of the last forward, [rows].</summary>
+    protected ReadOnlySpan<int> Tokens => tokens.AsSpan(0, rows);
 
     /// <summary>
     /// Accumulates dLoss/dParameters into each <see cref="Parameter.Gradient"/> from dLoss/dLogits of the

@@ -49,7 +49,8 @@ internal sealed class PlainModel : LanguageModel
             Grow(ref preactivations[i], (long)rows * g * d);
             Grow(ref outputs[i], (long)rows * d);
             var pre = Preactivations(i);
-            Linear.Forward(Input(i), weights[i].Value, biases[i].Value, pre, rows, d, g * d);
+            if (i == 0 && Stepping?.FirstProjection is { } table) Embedding.Forward(Tokens, table, pre, Config.VocabularySize, g * d);
+            else Project(Input(i), weights[i], biases[i], pre, rows);
             MinRnnScan.Forward(Config.Cell, Scan, pre, state is null ? default : state.Hidden[i], Output(i), batch, time, d);
             state?.KeepLastHidden(i, Output(i), time);
         }
@@ -71,6 +72,15 @@ internal sealed class PlainModel : LanguageModel
             Linear.Backward(Input(i), weights[i].Value, dPre, dInput, weights[i].Gradient, biases[i].Gradient, rows, d, g * d);
             dOutput = dInput;
         }
+    }
+
+    // Layer 0 projects the embedding itself, so its pre-activations are a function of the token alone.
+    protected override float[]? TabulateFirstProjection()
+    {
+        int v = Config.VocabularySize, d = Config.Dim, g = Config.Cell.Gates();
+        var table = new float[v * g * d];
+        Linear.Forward(EmbeddingTable, weights[0].Value, biases[0].Value, table, v, d, g * d);
+        return table;
     }
 
     ReadOnlySpan<float> Input(int layer) => layer == 0 ? Embedded : Output(layer - 1);

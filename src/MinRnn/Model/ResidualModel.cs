@@ -93,17 +93,17 @@ internal sealed class ResidualModel : LanguageModel
                 x1 = Slice(b.X1, d);
             }
             RmsNorm.Forward(x1, b.Norm1.Value, Slice(b.N1, d), rows, d);
-            Linear.Forward(Slice(b.N1, d), b.CellWeight.Value, b.CellBias.Value, Slice(b.Pre, g * h), rows, d, g * h);
+            Project(Slice(b.N1, d), b.CellWeight, b.CellBias, Slice(b.Pre, g * h), rows);
             MinRnnScan.Forward(Config.Cell, Scan, Slice(b.Pre, g * h), state is null ? default : state.Hidden[i], Slice(b.H, h), batch, time, h);
             state?.KeepLastHidden(i, Slice(b.H, h), time);
-            Linear.Forward(Slice(b.H, h), b.OutWeight.Value, b.OutBias.Value, scratch, rows, h, d);
+            Project(Slice(b.H, h), b.OutWeight, b.OutBias, scratch, rows);
             if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 2));
             Residual.Add(x1, scratch, Slice(b.X2, d));
 
             RmsNorm.Forward(Slice(b.X2, d), b.Norm2.Value, Slice(b.N2, d), rows, d);
-            Linear.Forward(Slice(b.N2, d), b.UpWeight.Value, b.UpBias.Value, Slice(b.Up, m), rows, d, m);
+            Project(Slice(b.N2, d), b.UpWeight, b.UpBias, Slice(b.Up, m), rows);
             Layers.Gelu.Forward(Slice(b.Up, m), Slice(b.Gelu, m));
-            Linear.Forward(Slice(b.Gelu, m), b.DownWeight.Value, b.DownBias.Value, scratch, rows, m, d);
+            Project(Slice(b.Gelu, m), b.DownWeight, b.DownBias, scratch, rows);
             if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 3));
             Residual.Add(Slice(b.X2, d), scratch, Slice(b.Output, d));
             input = Slice(b.Output, d);

@@ -43,6 +43,38 @@ public class RecurrentStateTests
         Assert.Equal(time, start);
     }
 
+    /// <summary>
+    /// A prefill then one-token steps with the packed weights (what generation runs) give the logits of
+    /// one parallel forward over the whole text, for several streams at once.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void PrefillThenStepsEqualOneForward(Architecture architecture, MinRnnCell cell, int conv, ScanAlgorithm scan)
+    {
+        var config = new ModelConfig(architecture, cell, VocabularySize: 11, Dim: 40, Layers: 2, Expansion: 1.5, ConvKernel: conv, MlpMultiplier: 2);
+        var model = LanguageModel.Create(config);
+        model.Initialize(5);
+        model.Scan = scan;
+        int batch = 3, time = 20, prompt = 6, v = config.VocabularySize;
+        var random = new Random(6);
+        var text = Enumerable.Range(0, batch * time).Select(_ => random.Next(v)).ToArray();
+        var whole = model.Forward(text, batch, time).ToArray();
+
+        var state = new RecurrentState(config, batch);
+        var input = new int[batch * prompt];
+        for (int b = 0; b < batch; b++) Array.Copy(text, b * time, input, b * prompt, prompt);
+        model.Forward(input, batch, prompt, state: state);
+        var weights = model.PackForSteps();
+        var tokens = new int[batch];
+        for (int t = prompt; t < time; t++)
+        {
+            for (int b = 0; b < batch; b++) tokens[b] = text[b * time + t];
+            var logits = model.Step(tokens, state, weights);
+            for (int b = 0; b < batch; b++)
+                TestData.AssertClose(whole.AsSpan((b * time + t) * v, v), logits.Slice(b * v, v), 1e-4, 1e-4, $"stream {b}, character {t}");
+        }
+    }
+
     [Fact]
     public void StateSizeDoesNotDependOnTheText()
     {

@@ -1,0 +1,181 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace MinRnn.Kernels;
+
+/// <summary>
+/// A weight W [n, k] (nn.Linear's layout) packed once into <see cref="Gemm"/>'s column panels, for many
+/// products y = x · Wᵀ + b with few rows of x. Generation multiplies a handful of streams by the same
+/// weights at every character: packed once, each step skips repacking W (all of it, for a few rows),
+/// and a single row takes a matrix-vector kernel that streams every panel exactly once.
+/// Panel q holds packed[q][p][j] = W[q·nr + j, p] for the nr = 2 vectors of the SIMD width in use
+/// when it was packed (columns past n are 0). Every element of y is summed in the order p = 0..k-1 by
+/// one thread, so results do not depend on the thread count.
+/// </summary>
+internal sealed unsafe class PackedMatrix
+{
+    const long SerialMultiplies = 1L << 20; // about 5 µs of work on one core: less is not worth the team
+    const int Prefetch = 512; // floats ahead of the loads that the matrix-vector kernel prefetches (2 KB)
+
+    readonly Gemm.AlignedBuffer storage = new();
+    readonly float* panels;
+    readonly SimdWidth width;
+    readonly int columnsPerPanel;
+
+    PackedMatrix(int n, int k, SimdWidth width, int columnsPerPanel)
+    {
+        N = n;
+        K = k;
+        this.width = width;
+        this.columnsPerPanel = columnsPerPanel;
+        panels = storage.Get((long)PanelCount * k * columnsPerPanel);
+    }
+
+    /// <summary>Output features n (rows of W).</summary>
+    public int N { get; }
+
+    /// <summary>Input features k (columns of W).</summary>
+    public int K { get; }
+
+    int PanelCount => (N + columnsPerPanel - 1) / columnsPerPanel;
+
+    /// <summary>Packs <paramref name="weight"/> [n, k] for the current SIMD width.</summary>
+    /// <exception cref="ArgumentException">A dimension is not positive or the length does not match.</exception>
+    public static PackedMatrix Pack(ReadOnlySpan<float> weight, int n, int k)
+    {
+        const string op = "PackedMatrix.Pack";
+        Check.Positive(op, ("n", n), ("k", k));
+        Check.Length(op, "weight", weight.Length, n, k);
+        var width = Simd.Width;
+        var packed = new PackedMatrix(n, k, width, 2 * Lanes(width));
+        fixed (float* w = weight)
+        {
+            var job = new Gemm.Job(null, w, null, null, 1, n, k, transposeA: false, transposeB: true, accumulate: false);
+            Gemm.PackB(job, packed.panels, 0, k, 0, n, 0, packed.PanelCount, packed.columnsPerPanel);
+        }
+        return packed;
+    }
+
+    /// <summary>y [rows, n] = x [rows, k] · Wᵀ + bias (bias [n], or empty for none).</summary>
+    /// <exception cref="ArgumentException">A length does not match or y overlaps x.</exception>
+    public void Multiply(ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y, int rows)
+    {
+        const string op = "PackedMatrix.Multiply";
+        Check.Positive(op, ("rows", rows));
+        Check.Length(op, "x", x.Length, rows, K);
+        Check.Length(op, "y", y.Length, rows, N);
+        if (!bias.IsEmpty) Check.Length(op, "bias", bias.Length, N);
+        Check.Disjoint(op, "x", x, "y", y);
+        fixed (float* px = x) fixed (float* pb = bias) fixed (float* py = y)
+        {
+            float* biasRow = bias.IsEmpty ? null : pb;
+            switch (width)
+            {
+                case SimdWidth.Bits512: Run<Simd512, Vector512<float>>(px, biasRow, py, rows); break;
+                case SimdWidth.Bits256: Run<Simd256, Vector256<float>>(px, biasRow, py, rows); break;
+                case SimdWidth.Bits128: Run<Simd128, Vector128<float>>(px, biasRow, py, rows); break;
+                default: Run<SimdScalar, float>(px, biasRow, py, rows); break;
+            }
+        }
+    }
+
+    static int Lanes(SimdWidth width) => width switch
+    {
+        SimdWidth.Bits512 => Vector512<float>.Count,
+        SimdWidth.Bits256 => Vector256<float>.Count,
+        SimdWidth.Bits128 => Vector128<float>.Count,
+        _ => 1,
+    };
+
+    [ThreadStatic] static Gemm.AlignedBuffer? packedRowsCache;
+
+    void Run<TOps, TV>(float* x, float* bias, float* y, int rows) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        float* packedRows = null;
+        if (rows > 1)
+        {
+            // Several rows: pack x into the 8-row micro-panels of the GEMM register tile.
+            packedRows = (packedRowsCache ??= new Gemm.AlignedBuffer()).Get((long)RoundUp(rows, GemmMicroKernel.Rows) * K);
+            Gemm.PackA(new Gemm.Job(x, null, null, null, rows, N, K, false, false, false), packedRows, 0, rows, 0, K);
+        }
+        nint px = (nint)x, pbias = (nint)bias, py = (nint)y, pRows = (nint)packedRows;
+        void Panels(int q0, int q1)
+        {
+            if (pRows == 0) RowTimesPanels<TOps, TV>((float*)px, (float*)pbias, (float*)py, q0, q1);
+            else
+            {
+                var job = new Gemm.Job(null, null, (float*)py, (float*)pbias, rows, N, K, false, true, false);
+                Gemm.ComputeBlock<TOps, TV>(job, (float*)pRows, panels, 0, rows, 0, N, 0, K, q0, q1, columnsPerPanel);
+            }
+        }
+        if ((long)rows * N * K < SerialMultiplies || Parallelism.Threads == 1) Panels(0, PanelCount);
+        else Parallelism.For(PanelCount, Panels);
+    }
+
+    /// <summary>
+    /// One row: y[q·nr ..] = x · panel q (+ bias) for panels [q0, q1), four panels (eight accumulators)
+    /// at a time so that four streams of loads are in flight. The bias is added in a second pass: with
+    /// no branches between the loop and the stores, the sums stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void RowTimesPanels<TOps, TV>(float* x, float* bias, float* y, int q0, int q1) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int w = TOps.Count, nr = 2 * w, k = K;
+        long stride = (long)k * nr;
+        float* edge = stackalloc float[2 * w];
+        int q = q0;
+        for (; q + 4 <= q1 && (q + 4) * nr <= N; q += 4)
+        {
+            float* b = panels + q * stride;
+            TV s00 = TOps.Zero, s01 = TOps.Zero, s10 = TOps.Zero, s11 = TOps.Zero;
+            TV s20 = TOps.Zero, s21 = TOps.Zero, s30 = TOps.Zero, s31 = TOps.Zero;
+            for (int p = 0; p < k; p++, b += nr)
+            {
+                if (Sse.IsSupported)
+                {
+                    // The four streams are too many for the hardware prefetcher to run ahead of on its own.
+                    Sse.Prefetch0(b + Prefetch); Sse.Prefetch0(b + Prefetch + w);
+                    Sse.Prefetch0(b + stride + Prefetch); Sse.Prefetch0(b + stride + Prefetch + w);
+                    Sse.Prefetch0(b + 2 * stride + Prefetch); Sse.Prefetch0(b + 2 * stride + Prefetch + w);
+                    Sse.Prefetch0(b + 3 * stride + Prefetch); Sse.Prefetch0(b + 3 * stride + Prefetch + w);
+                }
+                TV v = TOps.Broadcast(x[p]);
+                s00 = TOps.Fma(v, TOps.Load(b), s00);
+                s01 = TOps.Fma(v, TOps.Load(b + w), s01);
+                s10 = TOps.Fma(v, TOps.Load(b + stride), s10);
+                s11 = TOps.Fma(v, TOps.Load(b + stride + w), s11);
+                s20 = TOps.Fma(v, TOps.Load(b + 2 * stride), s20);
+                s21 = TOps.Fma(v, TOps.Load(b + 2 * stride + w), s21);
+                s30 = TOps.Fma(v, TOps.Load(b + 3 * stride), s30);
+                s31 = TOps.Fma(v, TOps.Load(b + 3 * stride + w), s31);
+            }
+            float* target = y + q * nr;
+            TOps.Store(target, s00); TOps.Store(target + w, s01);
+            TOps.Store(target + nr, s10); TOps.Store(target + nr + w, s11);
+            TOps.Store(target + 2 * nr, s20); TOps.Store(target + 2 * nr + w, s21);
+            TOps.Store(target + 3 * nr, s30); TOps.Store(target + 3 * nr + w, s31);
+        }
+        for (; q < q1; q++)
+        {
+            float* b = panels + q * stride;
+            TV s0 = TOps.Zero, s1 = TOps.Zero;
+            for (int p = 0; p < k; p++, b += nr)
+            {
+                TV v = TOps.Broadcast(x[p]);
+                s0 = TOps.Fma(v, TOps.Load(b), s0);
+                s1 = TOps.Fma(v, TOps.Load(b + w), s1);
+            }
+            int j = q * nr, count = Math.Min(nr, N - j);
+            bool full = count == nr;
+            TOps.Store(full ? y + j : edge, s0);
+            TOps.Store(full ? y + j + w : edge + w, s1);
+            for (int c = full ? count : 0; c < count; c++) y[j + c] = edge[c];
+        }
+        if (bias == null) return;
+        int j0 = q0 * nr, j1 = Math.Min(q1 * nr, N);
+        VectorOps.AddTo<TOps, TV>(y + j0, bias + j0, j1 - j0);
+    }
+
+    static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+}

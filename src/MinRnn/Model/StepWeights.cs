@@ -1,0 +1,27 @@
+using MinRnn.Kernels;
+
+namespace MinRnn.Model;
+
+/// <summary>
+/// A model's weights as they were when packed, laid out for <see cref="LanguageModel.Step"/>: every
+/// weight matrix packed once for products with a few rows (<see cref="PackedMatrix"/>), and where the
+/// first projection reads the embedding directly (the plain architecture), that projection of every
+/// vocabulary entry, [V, outFeatures], so that a step looks its result up instead of multiplying.
+/// A snapshot: pack again after the weights change.
+/// </summary>
+internal sealed class StepWeights
+{
+    readonly Dictionary<Parameter, PackedMatrix> matrices;
+
+    public StepWeights(Dictionary<Parameter, PackedMatrix> matrices, float[]? firstProjection)
+    {
+        this.matrices = matrices;
+        FirstProjection = firstProjection;
+    }
+
+    /// <summary>The first projection of every token [V, outFeatures], or null where there is none to tabulate.</summary>
+    public float[]? FirstProjection { get; }
+
+    /// <summary>The packed copy of <paramref name="weight"/>.</summary>
+    public PackedMatrix this[Parameter weight] => matrices[weight];
+}
