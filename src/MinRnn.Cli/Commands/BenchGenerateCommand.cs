@@ -13,20 +13,22 @@ namespace MinRnn.Cli.Commands;
 
 /// <summary>
 /// <c>minrnn bench generate [--checkpoint FILE] [--threads N] [--characters N]</c>: generation speed for one
-/// stream and for 16 batched streams, and the process's memory after 1k and after N characters.
+/// stream on one thread and for 16 batched streams on one and on N threads, and the process's memory after
+/// 1k and after N characters. Each speed is the median of seven timed rounds after a second of warm-up
+/// (long enough for the JIT's tiered compilation to settle).
 /// </summary>
 internal static class BenchGenerateCommand
 {
     public static Command Create()
     {
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Model to generate with. Default: the seed preset's model (plain minGRU 3 x 384), freshly initialised." };
-        var threads = IntOption.InRange("--threads", "Threads to generate with.", 1, 1, 256);
+        var threads = IntOption.InRange("--threads", "Threads for the second 16-stream run. Default: all processors.", Environment.ProcessorCount, 1, 256);
         var characters = IntOption.InRange("--characters", "Characters of the long single-stream run (memory after it is reported).", 1_000_000, 1_000, int.MaxValue);
-        var command = new Command("generate", "Characters per second for 1 and 16 streams, and memory after 1k and after many characters.");
+        var command = new Command("generate", "Characters per second for 1 stream and 16 streams, and memory after 1k and after many characters.");
         foreach (var option in new Option[] { checkpoint, threads, characters }) command.Options.Add(option);
         command.SetAction(parsed =>
         {
-            Parallelism.Threads = parsed.GetValue(threads);
+            int manyThreads = parsed.GetValue(threads);
             LanguageModel model;
             Vocabulary vocabulary;
             if (parsed.GetValue(checkpoint) is { } path)
@@ -40,23 +42,19 @@ internal static class BenchGenerateCommand
                 model = LanguageModel.Create(Preset.Seed.Model with { VocabularySize = vocabulary.Count });
                 model.Initialize(1);
             }
-            var environment = BenchEnvironment.Capture(Parallelism.Threads);
+            var environment = BenchEnvironment.Capture(manyThreads);
             Console.WriteLine($"date     {environment.Date:yyyy-MM-dd HH:mm} UTC");
-            Console.WriteLine($"cpu      {environment.Cpu}, {Parallelism.Threads} thread(s), {environment.Simd}");
+            Console.WriteLine($"cpu      {environment.Cpu}, {environment.Simd}");
             Console.WriteLine($"model    {TrainingRun.Describe(model.Config)}, {model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters");
             string prompt = vocabulary[0].ToString();
-            foreach (int streams in new[] { 1, 16 })
+            foreach (var (streams, threadCount) in new[] { (1, 1), (16, 1), (16, manyThreads) })
             {
-                var generator = new Generator(model, vocabulary, new SamplingOptions(), 1, streams);
-                generator.Prefill(prompt);
-                var output = new string[streams];
-                for (int i = 0; i < 200; i++) generator.Step(output);
-                int steps = streams == 1 ? 5_000 : 1_000;
-                long start = Stopwatch.GetTimestamp();
-                for (int i = 0; i < steps; i++) generator.Step(output);
-                double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                Console.WriteLine($"{streams,2} stream{(streams == 1 ? " " : "s")}: {(steps * streams / seconds).ToString("N0", CultureInfo.InvariantCulture)} characters/s in total");
+                Parallelism.Threads = threadCount;
+                double rate = CharactersPerSecond(model, vocabulary, prompt, streams);
+                Console.WriteLine($"{streams,2} stream{(streams == 1 ? " " : "s")} on {threadCount} thread{(threadCount == 1 ? " " : "s")}: " +
+                                  $"{rate.ToString("N0", CultureInfo.InvariantCulture)} characters/s in total");
             }
+            Parallelism.Threads = 1;
             var single = new Generator(model, vocabulary, new SamplingOptions(), 2);
             single.Prefill(prompt);
             var one = new string[1];
@@ -68,6 +66,22 @@ internal static class BenchGenerateCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Median characters per second of <paramref name="streams"/> streams stepped together.</summary>
+    static double CharactersPerSecond(LanguageModel model, Vocabulary vocabulary, string prompt, int streams)
+    {
+        var generator = new Generator(model, vocabulary, new SamplingOptions(), 1, streams);
+        generator.Prefill(prompt);
+        var output = new string[streams];
+        long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+        while (Stopwatch.GetTimestamp() < warmUntil) generator.Step(output);
+        int steps = streams == 1 ? 5_000 : 1_000;
+        double seconds = BenchTimer.MedianSeconds(() =>
+        {
+            for (int i = 0; i < steps; i++) generator.Step(output);
+        }, repeat: 7, warmup: 0);
+        return steps * streams / seconds;
     }
 
     static void Report(string when, Generator generator)

@@ -1,4 +1,5 @@
 using MinRnn.Data;
+using MinRnn.Kernels;
 using MinRnn.Model;
 
 namespace MinRnn.Generation;
@@ -16,6 +17,9 @@ public sealed class Generator
     readonly RecurrentState state;
     readonly Sampler[] samplers;
     readonly int[] next;
+    readonly float[] logits;
+    readonly Action<int, int> sampleRange;
+    const int ParallelStreams = 8;
     StepWeights? weights;
 
     /// <summary>A generator of <paramref name="streams"/> streams; stream i samples with seed + i.</summary>
@@ -28,6 +32,8 @@ public sealed class Generator
         state = new RecurrentState(model.Config, streams);
         samplers = Enumerable.Range(0, streams).Select(i => new Sampler(sampling, vocabulary.Count, seed + (ulong)i)).ToArray();
         next = new int[streams];
+        logits = new float[streams * vocabulary.Count];
+        sampleRange = SampleRange;
     }
 
     /// <summary>The recurrent state: its size does not change as text is generated.</summary>
@@ -47,9 +53,9 @@ public sealed class Generator
         state.Reset();
         var input = new int[streams * t];
         for (int s = 0; s < streams; s++) tokens.CopyTo(input, s * t);
-        var logits = model.Forward(input, streams, t, state: state);
+        var promptLogits = model.Forward(input, streams, t, state: state);
         weights = model.PackForSteps();
-        for (int s = 0; s < streams; s++) next[s] = samplers[s].Next(logits.Slice(((s * t) + t - 1) * v, v));
+        for (int s = 0; s < streams; s++) next[s] = samplers[s].Next(promptLogits.Slice(((s * t) + t - 1) * v, v));
     }
 
     /// <summary>
@@ -60,10 +66,17 @@ public sealed class Generator
     public void Step(Span<string> characters)
     {
         if (weights is null) throw new InvalidOperationException("Generator.Step: call Prefill first.");
-        int v = vocabulary.Count;
         for (int s = 0; s < next.Length; s++) characters[s] = vocabulary[next[s]].ToString();
-        var logits = model.Step(next, state, weights);
-        for (int s = 0; s < next.Length; s++) next[s] = samplers[s].Next(logits.Slice(s * v, v));
+        model.Step(next, state, weights).CopyTo(logits);
+        // Each stream draws from its own sampler, so the streams can be split between threads.
+        if (next.Length >= ParallelStreams) Parallelism.For(next.Length, sampleRange);
+        else SampleRange(0, next.Length);
+    }
+
+    void SampleRange(int first, int end)
+    {
+        int v = vocabulary.Count;
+        for (int s = first; s < end; s++) next[s] = samplers[s].Next(logits.AsSpan(s * v, v));
     }
 
     /// <summary>Streams <paramref name="length"/> characters of stream 0 after <paramref name="prompt"/>, as they are produced.</summary>
