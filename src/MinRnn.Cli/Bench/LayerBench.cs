@@ -10,11 +10,11 @@ namespace MinRnn.Cli.Bench;
 /// </summary>
 internal sealed class LayerBench
 {
-    readonly MinRnnCell cell;
+    readonly RecurrentCell cell;
     readonly int batch, time, width, gates;
     readonly float[] x, weight, bias, pre, h, dh, dPre, dx, dWeight, dBias;
 
-    LayerBench(MinRnnCell cell, int batch, int time, int width)
+    LayerBench(RecurrentCell cell, int batch, int time, int width)
     {
         (this.cell, this.batch, this.time, this.width, gates) = (cell, batch, time, width, cell.Gates());
         int rows = batch * time, g = gates * width;
@@ -27,7 +27,7 @@ internal sealed class LayerBench
     }
 
     /// <summary>The rows for one cell at batch x time rows of width D = H.</summary>
-    public static IEnumerable<BenchRow> Rows(BenchRunner runner, MinRnnCell cell, int batch, int time, int width)
+    public static IEnumerable<BenchRow> Rows(BenchRunner runner, RecurrentCell cell, int batch, int time, int width)
     {
         var bench = new LayerBench(cell, batch, time, width);
         string group = $"{cell.DisplayName()} layer", shape = $"B={batch} T={time} D=H={width}";

@@ -20,7 +20,7 @@ internal static class TrainBench
 
     const int Vocabulary = 65;
 
-    public static IEnumerable<Result> Run(IEnumerable<Preset> presets, IEnumerable<MinRnnCell> cells, int threads, int steps, double peakGflops)
+    public static IEnumerable<Result> Run(IEnumerable<Preset> presets, IEnumerable<RecurrentCell> cells, int threads, int steps, double peakGflops)
     {
         Parallelism.Threads = threads;
         var corpus = SyntheticCorpus();

@@ -28,7 +28,7 @@ internal static class BenchTrainCommand
             int n = parsed.GetValue(threads);
             var environment = BenchEnvironment.Capture(n);
             double peak = Enumerable.Range(0, 3).Max(_ => FmaPeak.MeasureGflops(n, TimeSpan.FromMilliseconds(200)));
-            var results = TrainBench.Run(chosen, [MinRnnCell.MinGru, MinRnnCell.MinLstm], n, parsed.GetValue(steps), peak).ToList();
+            var results = TrainBench.Run(chosen, [RecurrentCell.MinGru, RecurrentCell.MinLstm], n, parsed.GetValue(steps), peak).ToList();
             if (parsed.GetValue(json)) WriteJson(environment, peak, results);
             else WriteTable(environment, peak, parsed.GetValue(steps), results);
             return 0;

@@ -19,7 +19,7 @@ internal static class TrainCommand
         var output = Add(command, new Option<string?>("--out") { Description = "Directory for checkpoints, metrics.jsonl and loss.png. Default: runs/<preset>." });
         var resume = Add(command, new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint (same data and configuration; --steps and --eval-every may grow)." });
         var threads = Add(command, new Option<int?>("--threads") { Description = "Threads to use. Default: all processors." });
-        var cell = Add(command, new Option<string?>("--cell") { Description = "Recurrent cell: mingru or minlstm." });
+        var cell = Add(command, new Option<string?>("--cell") { Description = "Recurrent cell: mingru or minlstm; gru or lstm (plain architecture, trained by backpropagation through time)." });
         var arch = Add(command, new Option<string?>("--arch") { Description = "Architecture: plain (Embed → cells → Linear) or residual (the paper's block)." });
         var layers = Add(command, new Option<int?>("--layers") { Description = "Cells (plain) or blocks (residual)." });
         var dim = Add(command, new Option<int?>("--dim") { Description = "Model width D." });
@@ -42,7 +42,7 @@ internal static class TrainCommand
         {
             var flags = new TrainFlags
             {
-                Cell = parsed.GetValue(cell) is { } c ? ModelConfig.ParseCell(c) ?? throw new UsageException($"--cell must be mingru or minlstm, got '{c}'.") : null,
+                Cell = parsed.GetValue(cell) is { } c ? ModelConfig.ParseCell(c) ?? throw new UsageException($"--cell must be mingru, minlstm, gru or lstm, got '{c}'.") : null,
                 Architecture = parsed.GetValue(arch) is { } a ? ModelConfig.ParseArchitecture(a) ?? throw new UsageException($"--arch must be plain or residual, got '{a}'.") : null,
                 Layers = parsed.GetValue(layers), Dim = parsed.GetValue(dim), Expansion = parsed.GetValue(expansion),
                 Conv = parsed.GetValue(conv), Mlp = parsed.GetValue(mlp), Dropout = parsed.GetValue(dropout),

@@ -7,7 +7,7 @@ namespace MinRnn.Cli.Training;
 /// <summary>The model and optimisation flags of <c>minrnn train</c>; null means "not given".</summary>
 internal sealed record TrainFlags
 {
-    public MinRnnCell? Cell { get; init; }
+    public RecurrentCell? Cell { get; init; }
     public Architecture? Architecture { get; init; }
     public int? Layers { get; init; }
     public int? Dim { get; init; }

@@ -144,6 +144,6 @@ internal static class TrainingRun
     }
 
     public static string Describe(ModelConfig c) => c.Architecture == Architecture.Plain
-        ? $"plain {Layers.MinRnnCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim}"
-        : $"residual {Layers.MinRnnCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim} (H={c.Hidden}, conv {c.ConvKernel}, MLP {c.MlpMultiplier}x, dropout {c.Dropout.ToString(CultureInfo.InvariantCulture)})";
+        ? $"plain {Layers.RecurrentCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim}"
+        : $"residual {Layers.RecurrentCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim} (H={c.Hidden}, conv {c.ConvKernel}, MLP {c.MlpMultiplier}x, dropout {c.Dropout.ToString(CultureInfo.InvariantCulture)})";
 }

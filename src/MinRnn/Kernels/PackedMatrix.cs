@@ -40,9 +40,12 @@ internal sealed unsafe class PackedMatrix
 
     int PanelCount => (N + columnsPerPanel - 1) / columnsPerPanel;
 
-    /// <summary>Packs <paramref name="weight"/> [n, k] for the current SIMD width.</summary>
+    /// <summary>
+    /// Packs <paramref name="weight"/> [n, k] for the current SIMD width; with <paramref name="transposed"/>,
+    /// the weight is stored [k, n] (so the products are y = x · weight).
+    /// </summary>
     /// <exception cref="ArgumentException">A dimension is not positive or the length does not match.</exception>
-    public static PackedMatrix Pack(ReadOnlySpan<float> weight, int n, int k)
+    public static PackedMatrix Pack(ReadOnlySpan<float> weight, int n, int k, bool transposed = false)
     {
         const string op = "PackedMatrix.Pack";
         Check.Positive(op, ("n", n), ("k", k));
@@ -51,7 +54,7 @@ internal sealed unsafe class PackedMatrix
         var packed = new PackedMatrix(n, k, width, 2 * Lanes(width));
         fixed (float* w = weight)
         {
-            var job = new Gemm.Job(null, w, null, null, 1, n, k, transposeA: false, transposeB: true, accumulate: false);
+            var job = new Gemm.Job(null, w, null, null, 1, n, k, transposeA: false, transposeB: !transposed, accumulate: false);
             Gemm.PackB(job, packed.panels, 0, k, 0, n, 0, packed.PanelCount, packed.columnsPerPanel);
         }
         return packed;

@@ -29,6 +29,11 @@ internal static class SimdMath
     public static TV Sigmoid<TOps, TV>(TV x) where TOps : struct, ISimd<TV> where TV : struct =>
         TOps.Div(TOps.Broadcast(1f), TOps.Add(TOps.Broadcast(1f), TOps.Exp(TOps.Neg(x))));
 
+    /// <summary>tanh(x) = 2·sigmoid(2x) - 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Tanh<TOps, TV>(TV x) where TOps : struct, ISimd<TV> where TV : struct =>
+        TOps.Sub(TOps.Mul(TOps.Broadcast(2f), Sigmoid<TOps, TV>(TOps.Add(x, x))), TOps.Broadcast(1f));
+
     /// <summary>The minRNN candidate map g(u) = u + 0.5 for u &gt;= 0, sigmoid(u) otherwise (always &gt; 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV G<TOps, TV>(TV u) where TOps : struct, ISimd<TV> where TV : struct

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 
 namespace MinRnn.Kernels;
@@ -8,6 +9,22 @@ namespace MinRnn.Kernels;
 /// </summary>
 internal static unsafe class VectorOps
 {
+    /// <summary>dst[i] += src[i] at the current <see cref="Simd.Width"/>.</summary>
+    public static void AddTo(Span<float> dst, ReadOnlySpan<float> src)
+    {
+        Check.Length("VectorOps.AddTo", "src", src.Length, dst.Length);
+        fixed (float* d = dst) fixed (float* s = src)
+        {
+            switch (Simd.Width)
+            {
+                case SimdWidth.Bits512: AddTo<Simd512, Vector512<float>>(d, s, dst.Length); break;
+                case SimdWidth.Bits256: AddTo<Simd256, Vector256<float>>(d, s, dst.Length); break;
+                case SimdWidth.Bits128: AddTo<Simd128, Vector128<float>>(d, s, dst.Length); break;
+                default: AddTo<SimdScalar, float>(d, s, dst.Length); break;
+            }
+        }
+    }
+
     /// <summary>dst[i] += src[i] for i &lt; n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddTo<TOps, TV>(float* dst, float* src, int n) where TOps : struct, ISimd<TV> where TV : struct

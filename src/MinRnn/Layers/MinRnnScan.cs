@@ -19,7 +19,7 @@ public static unsafe class MinRnnScan
     /// <summary>Runs the cell forward: h[b, t] from pre-activations and h0 (empty span: h0 = 0).</summary>
     /// <exception cref="ArgumentException">Shapes do not match, a dimension is not positive, the
     /// pre-activations hold NaN or infinity, or h0 is negative for the log-space scan.</exception>
-    public static void Forward(MinRnnCell cell, ScanAlgorithm algorithm, ReadOnlySpan<float> preactivations,
+    public static void Forward(RecurrentCell cell, ScanAlgorithm algorithm, ReadOnlySpan<float> preactivations,
         ReadOnlySpan<float> h0, Span<float> h, int batch, int time, int hidden)
     {
         string op = ForwardNames[(int)cell * 2 + (algorithm == ScanAlgorithm.LogSpace ? 1 : 0)];
@@ -31,7 +31,7 @@ public static unsafe class MinRnnScan
         fixed (float* p = preactivations) fixed (float* s = h0) fixed (float* o = h)
         {
             var job = new Job(p, h0.IsEmpty ? null : s, o, null, batch, time, hidden, cell.Gates());
-            bool finite = cell == MinRnnCell.MinGru ? Dispatch<MinGruGate>(job, algorithm) : Dispatch<MinLstmGate>(job, algorithm);
+            bool finite = cell == RecurrentCell.MinGru ? Dispatch<MinGruGate>(job, algorithm) : Dispatch<MinLstmGate>(job, algorithm);
             if (!finite) throw new ArgumentException($"{op}: pre-activations [{batch}, {time}, {cell.Gates()}x{hidden}] contain NaN or infinity.");
         }
     }
@@ -41,7 +41,7 @@ public static unsafe class MinRnnScan
     /// dh0 receives dL/dh0 when not empty (then h0 must be given too, or be zero-length for h0 = 0).
     /// </summary>
     /// <exception cref="ArgumentException">Shapes do not match or dh holds NaN or infinity.</exception>
-    public static void Backward(MinRnnCell cell, ReadOnlySpan<float> preactivations, ReadOnlySpan<float> h0,
+    public static void Backward(RecurrentCell cell, ReadOnlySpan<float> preactivations, ReadOnlySpan<float> h0,
         ReadOnlySpan<float> h, ReadOnlySpan<float> dh, Span<float> dPreactivations, Span<float> dh0, int batch, int time, int hidden)
     {
         string op = BackwardNames[(int)cell];
@@ -54,18 +54,19 @@ public static unsafe class MinRnnScan
         fixed (float* dp = dPreactivations) fixed (float* ds = dh0)
         {
             var job = new Job(p, h0.IsEmpty ? null : s, o, g, batch, time, hidden, cell.Gates(), dp, dh0.IsEmpty ? null : ds);
-            bool finite = cell == MinRnnCell.MinGru ? Dispatch<MinGruGate>(job, null) : Dispatch<MinLstmGate>(job, null);
+            bool finite = cell == RecurrentCell.MinGru ? Dispatch<MinGruGate>(job, null) : Dispatch<MinLstmGate>(job, null);
             if (!finite) throw new ArgumentException($"{op}: dh [{batch}, {time}, {hidden}] contains NaN or infinity.");
         }
     }
 
     // Operation names for messages, made once: generation calls the scan for every character.
-    static readonly string[] ForwardNames = [.. Enum.GetValues<MinRnnCell>().SelectMany(c =>
+    static readonly string[] ForwardNames = [.. Enum.GetValues<RecurrentCell>().SelectMany(c =>
         new[] { $"MinRnnScan.Forward ({c.DisplayName()}, {ScanAlgorithm.Sequential})", $"MinRnnScan.Forward ({c.DisplayName()}, {ScanAlgorithm.LogSpace})" })];
-    static readonly string[] BackwardNames = [.. Enum.GetValues<MinRnnCell>().Select(c => $"MinRnnScan.Backward ({c.DisplayName()})")];
+    static readonly string[] BackwardNames = [.. Enum.GetValues<RecurrentCell>().Select(c => $"MinRnnScan.Backward ({c.DisplayName()})")];
 
-    static void Validate(string op, MinRnnCell cell, int preactivations, int h0, int batch, int time, int hidden)
+    static void Validate(string op, RecurrentCell cell, int preactivations, int h0, int batch, int time, int hidden)
     {
+        if (!cell.IsMinimal()) throw new ArgumentException($"{op}: the scan runs the minimal cells only, not {cell.DisplayName()}.");
         Check.Positive(op, ("batch", batch), ("time", time), ("hidden", hidden));
         Check.Length(op, "preactivations", preactivations, batch, time, cell.Gates() * hidden);
         if (h0 != 0) Check.Length(op, "h0", h0, batch, hidden);

@@ -8,7 +8,7 @@ namespace MinRnn.Layers;
 public static class MinRnnScanReference
 {
     /// <summary>Spec §2 literally: a*_t = sum log a_s, h_t = exp(a*_t + logcumsumexp(log b_s - a*_s)), log b_0 = log h0.</summary>
-    public static double[] ForwardLogSpace(MinRnnCell cell, double[] pre, double[]? h0, int batch, int time, int hidden)
+    public static double[] ForwardLogSpace(RecurrentCell cell, double[] pre, double[]? h0, int batch, int time, int hidden)
     {
         var h = new double[batch * time * hidden];
         for (int b = 0; b < batch; b++)
@@ -27,7 +27,7 @@ public static class MinRnnScanReference
     }
 
     /// <summary>The naive per-step loop h_t = a_t h_{t-1} + b_t in linear space.</summary>
-    public static double[] ForwardSequential(MinRnnCell cell, double[] pre, double[]? h0, int batch, int time, int hidden)
+    public static double[] ForwardSequential(RecurrentCell cell, double[] pre, double[]? h0, int batch, int time, int hidden)
     {
         var h = new double[batch * time * hidden];
         for (int b = 0; b < batch; b++)
@@ -45,7 +45,7 @@ public static class MinRnnScanReference
     }
 
     /// <summary>Gradients (dL/dpre, dL/dh0) of the sequential forward for upstream gradient dh, by the chain rule.</summary>
-    public static (double[] DPre, double[] DH0) Backward(MinRnnCell cell, double[] pre, double[]? h0, double[] dh, int batch, int time, int hidden)
+    public static (double[] DPre, double[] DH0) Backward(RecurrentCell cell, double[] pre, double[]? h0, double[] dh, int batch, int time, int hidden)
     {
         int gates = cell.Gates();
         var h = ForwardSequential(cell, pre, h0, batch, time, hidden);
@@ -65,7 +65,7 @@ public static class MinRnnScanReference
                 // dL/da = grad * previous, dL/dz = grad * g; the gate pre-activations move a and z through dGate*.
                 double dA = grad * previous, dZ = grad * g;
                 dPre[row + c] = dA * dGate0.A + dZ * dGate0.Z;
-                if (cell == MinRnnCell.MinLstm) dPre[row + hidden + c] = dA * dGate1.A + dZ * dGate1.Z;
+                if (cell == RecurrentCell.MinLstm) dPre[row + hidden + c] = dA * dGate1.A + dZ * dGate1.Z;
                 dPre[row + (gates - 1) * hidden + c] = grad * z * GDerivative(u);
                 carry = a * grad;
             }
@@ -74,14 +74,14 @@ public static class MinRnnScanReference
         return (dPre, dh0);
     }
 
-    static double U(MinRnnCell cell, double[] pre, int b, int t, int c, int time, int hidden) =>
+    static double U(RecurrentCell cell, double[] pre, int b, int t, int c, int time, int hidden) =>
         pre[(b * time + t) * cell.Gates() * hidden + (cell.Gates() - 1) * hidden + c];
 
     /// <summary>a_t and z_t (h = a h + z g), with d(a, z)/d(first gate) and d(a, z)/d(second gate, minLSTM only).</summary>
-    static (double A, double Z, (double A, double Z) D0, (double A, double Z) D1) Gate(MinRnnCell cell, double[] pre, int b, int t, int c, int time, int hidden)
+    static (double A, double Z, (double A, double Z) D0, (double A, double Z) D1) Gate(RecurrentCell cell, double[] pre, int b, int t, int c, int time, int hidden)
     {
         int row = (b * time + t) * cell.Gates() * hidden;
-        if (cell == MinRnnCell.MinGru)
+        if (cell == RecurrentCell.MinGru)
         {
             // a = 1 - z, computed as sigmoid(-k) so that it keeps its precision when z rounds to 1.
             double z = Sigmoid(pre[row + c]), a = Sigmoid(-pre[row + c]), dz = z * a;
@@ -93,11 +93,11 @@ public static class MinRnnScanReference
         return (f / s, i / s, (i / (s * s) * df, -i / (s * s) * df), (-f / (s * s) * di, f / (s * s) * di));
     }
 
-    static (double LogA, double LogB) LogCoefficients(MinRnnCell cell, double[] pre, int b, int t, int c, int time, int hidden)
+    static (double LogA, double LogB) LogCoefficients(RecurrentCell cell, double[] pre, int b, int t, int c, int time, int hidden)
     {
         int row = (b * time + t) * cell.Gates() * hidden;
         double logA, logZ;
-        if (cell == MinRnnCell.MinGru)
+        if (cell == RecurrentCell.MinGru)
         {
             double k = pre[row + c];
             logZ = -Softplus(-k);

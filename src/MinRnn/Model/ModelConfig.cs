@@ -8,7 +8,7 @@ namespace MinRnn.Model;
 /// string metadata, so a checkpoint file alone rebuilds the model.
 /// </summary>
 /// <param name="Architecture">Plain or residual.</param>
-/// <param name="Cell">minGRU or minLSTM.</param>
+/// <param name="Cell">minGRU or minLSTM; GRU or LSTM with the plain architecture.</param>
 /// <param name="VocabularySize">V: number of distinct characters.</param>
 /// <param name="Dim">D: the model width.</param>
 /// <param name="Layers">L: cells (plain) or blocks (residual).</param>
@@ -16,7 +16,7 @@ namespace MinRnn.Model;
 /// <param name="ConvKernel">K: depthwise causal conv kernel of a residual block, 0 for none.</param>
 /// <param name="MlpMultiplier">M: the residual block's MLP has M·D hidden units.</param>
 /// <param name="Dropout">Training-time dropout on the embedding and on each residual branch.</param>
-public sealed record ModelConfig(Architecture Architecture, MinRnnCell Cell, int VocabularySize, int Dim, int Layers,
+public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, int VocabularySize, int Dim, int Layers,
     double Expansion = 1, int ConvKernel = 0, int MlpMultiplier = 4, float Dropout = 0)
 {
     /// <summary>H: the cell's hidden width.</summary>
@@ -29,6 +29,8 @@ public sealed record ModelConfig(Architecture Architecture, MinRnnCell Cell, int
         if (Dim < 1) throw new ArgumentException($"--dim must be at least 1, got {Dim}.");
         if (Layers < 1) throw new ArgumentException($"--layers must be at least 1, got {Layers}.");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"--dropout must be in [0, 1), got {Dropout}.");
+        if (Architecture == Architecture.Residual && !Cell.IsMinimal())
+            throw new ArgumentException($"the {Cell.Name()} cell is available with the plain architecture only (--arch plain).");
         if (Architecture == Architecture.Residual)
         {
             if (!(Expansion > 0) || Hidden < 1) throw new ArgumentException($"--expansion must give a hidden width of at least 1, got {Expansion}.");
@@ -42,7 +44,7 @@ public sealed record ModelConfig(Architecture Architecture, MinRnnCell Cell, int
     public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
     {
         ["architecture"] = Architecture.ToString().ToLowerInvariant(),
-        ["cell"] = Cell == MinRnnCell.MinGru ? "mingru" : "minlstm",
+        ["cell"] = Cell.Name(),
         ["vocab_size"] = Invariant(VocabularySize),
         ["dim"] = Invariant(Dim),
         ["layers"] = Invariant(Layers),
@@ -80,13 +82,8 @@ public sealed record ModelConfig(Architecture Architecture, MinRnnCell Cell, int
         _ => null,
     };
 
-    /// <summary>"mingru" or "minlstm" (case-insensitive), else null.</summary>
-    public static MinRnnCell? ParseCell(string text) => text.ToLowerInvariant() switch
-    {
-        "mingru" => MinRnnCell.MinGru,
-        "minlstm" => MinRnnCell.MinLstm,
-        _ => null,
-    };
+    /// <summary>"mingru", "minlstm", "gru" or "lstm" (case-insensitive), else null.</summary>
+    public static RecurrentCell? ParseCell(string text) => RecurrentCells.Parse(text);
 
     static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -16,7 +16,7 @@ internal sealed class PlainModel : LanguageModel
     public PlainModel(ModelConfig config) : base(config)
     {
         int l = config.Layers, d = config.Dim, g = config.Cell.Gates();
-        string name = config.Cell == MinRnnCell.MinGru ? "gate_hidden" : "gates_hidden";
+        string name = config.Cell == RecurrentCell.MinGru ? "gate_hidden" : "gates_hidden";
         weights = new Parameter[l];
         biases = new Parameter[l];
         for (int i = 0; i < l; i++)

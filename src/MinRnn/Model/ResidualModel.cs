@@ -27,7 +27,7 @@ internal sealed class ResidualModel : LanguageModel
     public ResidualModel(ModelConfig config) : base(config)
     {
         int d = config.Dim, h = config.Hidden, g = config.Cell.Gates(), m = config.MlpMultiplier * d, k = config.ConvKernel;
-        string cell = config.Cell == MinRnnCell.MinGru ? "gate_hidden" : "gates_hidden";
+        string cell = config.Cell == RecurrentCell.MinGru ? "gate_hidden" : "gates_hidden";
         blocks = new Block[config.Layers];
         for (int i = 0; i < config.Layers; i++)
         {

@@ -15,17 +15,17 @@ public sealed record Preset(string Name, string Description, ModelConfig Model, 
 {
     /// <summary>The default: the best model this engine reaches in about five minutes on two cores.</summary>
     public static Preset Quick { get; } = new("quick", "residual minGRU, 2 x 256, expansion 2, conv 4, MLP 2, dropout 0.1: about 5 minutes on 2 cores",
-        new ModelConfig(Architecture.Residual, MinRnnCell.MinGru, 0, Dim: 256, Layers: 2, Expansion: 2, ConvKernel: 4, MlpMultiplier: 2, Dropout: 0.1f),
+        new ModelConfig(Architecture.Residual, RecurrentCell.MinGru, 0, Dim: 256, Layers: 2, Expansion: 2, ConvKernel: 4, MlpMultiplier: 2, Dropout: 0.1f),
         new TrainingOptions { Batch = 64, Context = 256, Steps = 400, LearningRate = 3e-3, MinLearningRate = 3e-4, WarmupSteps = 40, WeightDecay = 0.1, Clip = 1.0, EvalEvery = 100 });
 
     /// <summary>The seed's model: plain minGRU, 3 layers of 384, batch 64 x 256.</summary>
     public static Preset Seed { get; } = new("seed", "plain minGRU, 3 x 384, batch 64 x context 256 (the seed's model)",
-        new ModelConfig(Architecture.Plain, MinRnnCell.MinGru, 0, Dim: 384, Layers: 3),
+        new ModelConfig(Architecture.Plain, RecurrentCell.MinGru, 0, Dim: 384, Layers: 3),
         new TrainingOptions { Batch = 64, Context = 256, Steps = 2000, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 100, WeightDecay = 0.1, Clip = 1.0, EvalEvery = 250 });
 
     /// <summary>The paper's Shakespeare setting (spec §3): residual, L = 3, D = 384, E = 2, K = 4, M = 4, dropout 0.2.</summary>
     public static Preset Paper { get; } = new("paper", "the paper's Shakespeare model: residual minGRU, 3 x 384, E=2, conv 4, MLP 4, dropout 0.2, 5000 steps",
-        new ModelConfig(Architecture.Residual, MinRnnCell.MinGru, 0, Dim: 384, Layers: 3, Expansion: 2, ConvKernel: 4, MlpMultiplier: 4, Dropout: 0.2f),
+        new ModelConfig(Architecture.Residual, RecurrentCell.MinGru, 0, Dim: 384, Layers: 3, Expansion: 2, ConvKernel: 4, MlpMultiplier: 4, Dropout: 0.2f),
         new TrainingOptions { Batch = 64, Context = 256, Steps = 5000, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 100, WeightDecay = 0.1, Clip = 0.25, EvalEvery = 250 });
 
     /// <summary>Every preset, the default first.</summary>

@@ -14,7 +14,7 @@ public class GeneratorMemoryTests
     [Fact]
     public void ALongGenerationKeepsItsMemoryFlat()
     {
-        var model = GeneratorTests.Model(Architecture.Residual, MinRnnCell.MinLstm);
+        var model = GeneratorTests.Model(Architecture.Residual, RecurrentCell.MinLstm);
         var generator = new Generator(model, GeneratorTests.Vocabulary, new SamplingOptions(), 3, streams: 4);
         long stateFloats = generator.State.Floats;
         generator.Prefill("abc");

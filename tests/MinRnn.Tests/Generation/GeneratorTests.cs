@@ -9,7 +9,7 @@ public class GeneratorTests
 {
     internal static readonly Vocabulary Vocabulary = Vocabulary.FromText("abcdefgh ij.\n");
 
-    internal static LanguageModel Model(Architecture architecture, MinRnnCell cell)
+    internal static LanguageModel Model(Architecture architecture, RecurrentCell cell)
     {
         var model = LanguageModel.Create(new ModelConfig(architecture, cell, Vocabulary.Count, 16, 2, 1.5, 3, 2));
         model.Initialize(8);
@@ -18,11 +18,11 @@ public class GeneratorTests
 
     /// <summary>Greedy generation with the carried state equals re-reading the whole text at every step.</summary>
     [Theory]
-    [InlineData(Architecture.Plain, MinRnnCell.MinGru)]
-    [InlineData(Architecture.Plain, MinRnnCell.MinLstm)]
-    [InlineData(Architecture.Residual, MinRnnCell.MinGru)]
-    [InlineData(Architecture.Residual, MinRnnCell.MinLstm)]
-    public void GreedyStepsEqualFullForwardsOverTheGrowingText(Architecture architecture, MinRnnCell cell)
+    [InlineData(Architecture.Plain, RecurrentCell.MinGru)]
+    [InlineData(Architecture.Plain, RecurrentCell.MinLstm)]
+    [InlineData(Architecture.Residual, RecurrentCell.MinGru)]
+    [InlineData(Architecture.Residual, RecurrentCell.MinLstm)]
+    public void GreedyStepsEqualFullForwardsOverTheGrowingText(Architecture architecture, RecurrentCell cell)
     {
         var model = Model(architecture, cell);
         string prompt = "abc h.";
@@ -44,7 +44,7 @@ public class GeneratorTests
     [Fact]
     public void SameSeedSameTextAndStreamsDiffer()
     {
-        var model = Model(Architecture.Residual, MinRnnCell.MinGru);
+        var model = Model(Architecture.Residual, RecurrentCell.MinGru);
         var options = new SamplingOptions { Temperature = 1.0 };
         string a = string.Concat(new Generator(model, Vocabulary, options, 5).Generate("ab", 200));
         string b = string.Concat(new Generator(model, Vocabulary, options, 5).Generate("ab", 200));
@@ -56,7 +56,7 @@ public class GeneratorTests
     [Fact]
     public void PromptCharactersOutsideTheVocabularyAreNamed()
     {
-        var generator = new Generator(Model(Architecture.Plain, MinRnnCell.MinGru), Vocabulary, new SamplingOptions(), 1);
+        var generator = new Generator(Model(Architecture.Plain, RecurrentCell.MinGru), Vocabulary, new SamplingOptions(), 1);
         var e = Assert.Throws<ArgumentException>(() => generator.Prefill("abz!"));
         Assert.Contains("z", e.Message);
         Assert.Contains("!", e.Message);

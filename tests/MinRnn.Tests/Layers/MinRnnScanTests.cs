@@ -5,23 +5,23 @@ namespace MinRnn.Tests.Layers;
 
 public class MinRnnScanTests
 {
-    public static TheoryData<MinRnnCell, bool> CellsWithAndWithoutH0 => new()
+    public static TheoryData<RecurrentCell, bool> CellsWithAndWithoutH0 => new()
     {
-        { MinRnnCell.MinGru, false }, { MinRnnCell.MinGru, true }, { MinRnnCell.MinLstm, false }, { MinRnnCell.MinLstm, true },
+        { RecurrentCell.MinGru, false }, { RecurrentCell.MinGru, true }, { RecurrentCell.MinLstm, false }, { RecurrentCell.MinLstm, true },
     };
 
-    public static TheoryData<SimdWidth, MinRnnCell> WidthsAndCells()
+    public static TheoryData<SimdWidth, RecurrentCell> WidthsAndCells()
     {
-        var data = new TheoryData<SimdWidth, MinRnnCell>();
+        var data = new TheoryData<SimdWidth, RecurrentCell>();
         foreach (SimdWidth width in TestData.Widths())
-            foreach (var cell in new[] { MinRnnCell.MinGru, MinRnnCell.MinLstm })
+            foreach (var cell in new[] { RecurrentCell.MinGru, RecurrentCell.MinLstm })
                 data.Add(width, cell);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(CellsWithAndWithoutH0))]
-    public void ReferenceBackwardMatchesFiniteDifferences(MinRnnCell cell, bool withH0)
+    public void ReferenceBackwardMatchesFiniteDifferences(RecurrentCell cell, bool withH0)
     {
         int batch = 2, time = 5, hidden = 3;
         var pre = TestData.ToDouble(TestData.Uniform(batch * time * cell.Gates() * hidden, 11, 2f));
@@ -36,7 +36,7 @@ public class MinRnnScanTests
 
     [Theory]
     [MemberData(nameof(CellsWithAndWithoutH0))]
-    public void ReferenceLogSpaceEqualsReferenceSequential(MinRnnCell cell, bool withH0)
+    public void ReferenceLogSpaceEqualsReferenceSequential(RecurrentCell cell, bool withH0)
     {
         int batch = 2, time = 300, hidden = 4;
         var pre = TestData.ToDouble(TestData.Uniform(batch * time * cell.Gates() * hidden, 21, 4f));
@@ -48,7 +48,7 @@ public class MinRnnScanTests
 
     [Theory]
     [MemberData(nameof(WidthsAndCells))]
-    public void ForwardAndBackwardMatchReferenceAtEveryWidth(SimdWidth width, MinRnnCell cell)
+    public void ForwardAndBackwardMatchReferenceAtEveryWidth(SimdWidth width, RecurrentCell cell)
     {
         using var _ = Simd.Force(width);
         foreach (bool withH0 in new[] { false, true })
@@ -56,9 +56,9 @@ public class MinRnnScanTests
     }
 
     [Theory]
-    [InlineData(MinRnnCell.MinGru)]
-    [InlineData(MinRnnCell.MinLstm)]
-    public void LogSpaceSequentialAndNaiveLoopAgreeAtLength4096(MinRnnCell cell)
+    [InlineData(RecurrentCell.MinGru)]
+    [InlineData(RecurrentCell.MinLstm)]
+    public void LogSpaceSequentialAndNaiveLoopAgreeAtLength4096(RecurrentCell cell)
     {
         int batch = 2, time = 4096, hidden = 19;
         var pre = TestData.Uniform(batch * time * cell.Gates() * hidden, 41, 3f);
@@ -72,9 +72,9 @@ public class MinRnnScanTests
     }
 
     [Theory]
-    [InlineData(MinRnnCell.MinGru)]
-    [InlineData(MinRnnCell.MinLstm)]
-    public void ExtremePreactivationsAtLength16384StayFinite(MinRnnCell cell)
+    [InlineData(RecurrentCell.MinGru)]
+    [InlineData(RecurrentCell.MinLstm)]
+    public void ExtremePreactivationsAtLength16384StayFinite(RecurrentCell cell)
     {
         int batch = 1, time = 16384, hidden = 21;
         var random = new Random(51);
@@ -101,21 +101,21 @@ public class MinRnnScanTests
     public void BadInputIsRefusedWithTheOperationAndShapesNamed()
     {
         var pre = new float[2 * 3 * 2 * 4]; var h = new float[2 * 3 * 4];
-        var e = Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(MinRnnCell.MinGru, ScanAlgorithm.Sequential, pre, default, h.AsSpan(1), 2, 3, 4));
+        var e = Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(RecurrentCell.MinGru, ScanAlgorithm.Sequential, pre, default, h.AsSpan(1), 2, 3, 4));
         Assert.Contains("MinRnnScan.Forward", e.Message);
         Assert.Contains("[2, 3, 4]", e.Message);
-        Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(MinRnnCell.MinLstm, ScanAlgorithm.Sequential, pre, default, h, 2, 3, 4));
-        Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(MinRnnCell.MinGru, ScanAlgorithm.Sequential, [], default, [], 0, 3, 4));
-        Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(MinRnnCell.MinGru, ScanAlgorithm.LogSpace, pre, new float[] { 1, 1, 1, -1, 1, 1, 1, 1 }, h, 2, 3, 4));
+        Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(RecurrentCell.MinLstm, ScanAlgorithm.Sequential, pre, default, h, 2, 3, 4));
+        Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(RecurrentCell.MinGru, ScanAlgorithm.Sequential, [], default, [], 0, 3, 4));
+        Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(RecurrentCell.MinGru, ScanAlgorithm.LogSpace, pre, new float[] { 1, 1, 1, -1, 1, 1, 1, 1 }, h, 2, 3, 4));
         pre[7] = float.NaN;
-        e = Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(MinRnnCell.MinGru, ScanAlgorithm.LogSpace, pre, default, h, 2, 3, 4));
+        e = Assert.Throws<ArgumentException>(() => MinRnnScan.Forward(RecurrentCell.MinGru, ScanAlgorithm.LogSpace, pre, default, h, 2, 3, 4));
         Assert.Contains("NaN", e.Message);
         pre[7] = 0;
         var dh = new float[h.Length]; dh[5] = float.PositiveInfinity;
-        Assert.Throws<ArgumentException>(() => MinRnnScan.Backward(MinRnnCell.MinGru, pre, default, h, dh, new float[pre.Length], default, 2, 3, 4));
+        Assert.Throws<ArgumentException>(() => MinRnnScan.Backward(RecurrentCell.MinGru, pre, default, h, dh, new float[pre.Length], default, 2, 3, 4));
     }
 
-    static void CompareWithReference(MinRnnCell cell, int batch, int time, int hidden, bool withH0, int seed)
+    static void CompareWithReference(RecurrentCell cell, int batch, int time, int hidden, bool withH0, int seed)
     {
         var pre = TestData.Uniform(batch * time * cell.Gates() * hidden, seed, 4f);
         float[] h0 = withH0 ? Array.ConvertAll(Positive(batch * hidden, seed + 1), v => (float)v) : [];

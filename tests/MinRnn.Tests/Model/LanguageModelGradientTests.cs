@@ -10,18 +10,18 @@ namespace MinRnn.Tests.Model;
 /// </summary>
 public class LanguageModelGradientTests
 {
-    public static TheoryData<Architecture, MinRnnCell, int, float> Configurations => new()
+    public static TheoryData<Architecture, RecurrentCell, int, float> Configurations => new()
     {
-        { Architecture.Plain, MinRnnCell.MinGru, 0, 0f },
-        { Architecture.Plain, MinRnnCell.MinLstm, 0, 0.3f },
-        { Architecture.Residual, MinRnnCell.MinGru, 3, 0f },
-        { Architecture.Residual, MinRnnCell.MinLstm, 2, 0.25f },
-        { Architecture.Residual, MinRnnCell.MinGru, 0, 0.1f },
+        { Architecture.Plain, RecurrentCell.MinGru, 0, 0f },
+        { Architecture.Plain, RecurrentCell.MinLstm, 0, 0.3f },
+        { Architecture.Residual, RecurrentCell.MinGru, 3, 0f },
+        { Architecture.Residual, RecurrentCell.MinLstm, 2, 0.25f },
+        { Architecture.Residual, RecurrentCell.MinGru, 0, 0.1f },
     };
 
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void BackwardMatchesFiniteDifferencesOfTheLoss(Architecture architecture, MinRnnCell cell, int conv, float dropout)
+    public void BackwardMatchesFiniteDifferencesOfTheLoss(Architecture architecture, RecurrentCell cell, int conv, float dropout)
     {
         var config = new ModelConfig(architecture, cell, VocabularySize: 7, Dim: 6, Layers: 2, Expansion: 1.5, ConvKernel: conv,
             MlpMultiplier: 2, Dropout: dropout);
@@ -66,14 +66,14 @@ public class LanguageModelGradientTests
     [Fact]
     public void ParameterNamesAndShapesFollowTheSpec()
     {
-        var plain = LanguageModel.Create(new ModelConfig(Architecture.Plain, MinRnnCell.MinLstm, 65, 8, 2));
+        var plain = LanguageModel.Create(new ModelConfig(Architecture.Plain, RecurrentCell.MinLstm, 65, 8, 2));
         Assert.Equal(
             ["embedding.weight", "layers.0.gates_hidden.weight", "layers.0.gates_hidden.bias", "layers.1.gates_hidden.weight",
              "layers.1.gates_hidden.bias", "head.weight", "head.bias"],
             plain.Parameters.Select(p => p.Name));
         Assert.Equal([24, 8], plain.Parameters[1].Shape);
 
-        var residual = LanguageModel.Create(new ModelConfig(Architecture.Residual, MinRnnCell.MinGru, 65, 8, 1, Expansion: 2, ConvKernel: 4, MlpMultiplier: 4));
+        var residual = LanguageModel.Create(new ModelConfig(Architecture.Residual, RecurrentCell.MinGru, 65, 8, 1, Expansion: 2, ConvKernel: 4, MlpMultiplier: 4));
         var shapes = residual.Parameters.ToDictionary(p => p.Name, p => p.Shape);
         Assert.Equal([8, 1, 4], shapes["layers.0.conv.weight"]);
         Assert.Equal([32, 8], shapes["layers.0.cell.gate_hidden.weight"]);

@@ -5,19 +5,19 @@ namespace MinRnn.Tests.Model;
 
 public class RecurrentStateTests
 {
-    public static TheoryData<Architecture, MinRnnCell, int, ScanAlgorithm> Models => new()
+    public static TheoryData<Architecture, RecurrentCell, int, ScanAlgorithm> Models => new()
     {
-        { Architecture.Plain, MinRnnCell.MinGru, 0, ScanAlgorithm.Sequential },
-        { Architecture.Plain, MinRnnCell.MinLstm, 0, ScanAlgorithm.LogSpace },
-        { Architecture.Residual, MinRnnCell.MinGru, 4, ScanAlgorithm.LogSpace },
-        { Architecture.Residual, MinRnnCell.MinLstm, 3, ScanAlgorithm.Sequential },
-        { Architecture.Residual, MinRnnCell.MinGru, 0, ScanAlgorithm.Sequential },
+        { Architecture.Plain, RecurrentCell.MinGru, 0, ScanAlgorithm.Sequential },
+        { Architecture.Plain, RecurrentCell.MinLstm, 0, ScanAlgorithm.LogSpace },
+        { Architecture.Residual, RecurrentCell.MinGru, 4, ScanAlgorithm.LogSpace },
+        { Architecture.Residual, RecurrentCell.MinLstm, 3, ScanAlgorithm.Sequential },
+        { Architecture.Residual, RecurrentCell.MinGru, 0, ScanAlgorithm.Sequential },
     };
 
     /// <summary>Reading a text in pieces with the state carried gives the logits of reading it at once.</summary>
     [Theory]
     [MemberData(nameof(Models))]
-    public void PiecesWithCarriedStateEqualOneForward(Architecture architecture, MinRnnCell cell, int conv, ScanAlgorithm scan)
+    public void PiecesWithCarriedStateEqualOneForward(Architecture architecture, RecurrentCell cell, int conv, ScanAlgorithm scan)
     {
         var config = new ModelConfig(architecture, cell, VocabularySize: 11, Dim: 16, Layers: 2, Expansion: 1.5, ConvKernel: conv, MlpMultiplier: 2);
         var model = LanguageModel.Create(config);
@@ -49,7 +49,7 @@ public class RecurrentStateTests
     /// </summary>
     [Theory]
     [MemberData(nameof(Models))]
-    public void PrefillThenStepsEqualOneForward(Architecture architecture, MinRnnCell cell, int conv, ScanAlgorithm scan)
+    public void PrefillThenStepsEqualOneForward(Architecture architecture, RecurrentCell cell, int conv, ScanAlgorithm scan)
     {
         var config = new ModelConfig(architecture, cell, VocabularySize: 11, Dim: 40, Layers: 2, Expansion: 1.5, ConvKernel: conv, MlpMultiplier: 2);
         var model = LanguageModel.Create(config);
@@ -78,7 +78,7 @@ public class RecurrentStateTests
     [Fact]
     public void StateSizeDoesNotDependOnTheText()
     {
-        var config = new ModelConfig(Architecture.Residual, MinRnnCell.MinGru, 11, 8, 2, 2, 4, 2);
+        var config = new ModelConfig(Architecture.Residual, RecurrentCell.MinGru, 11, 8, 2, 2, 4, 2);
         var state = new RecurrentState(config, 5);
         Assert.Equal(2 * 5 * 16 + 2 * 5 * 3 * 8, state.Floats);
     }

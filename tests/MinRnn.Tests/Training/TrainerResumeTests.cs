@@ -14,7 +14,7 @@ public class TrainerResumeTests
         Batch = 4, Context = 16, Steps = 12, LearningRate = 3e-3, MinLearningRate = 3e-4, WarmupSteps = 3, EvalEvery = 4, Seed = 21,
     };
 
-    static readonly ModelConfig Config = new(Architecture.Residual, MinRnnCell.MinLstm, Corpus.Vocabulary.Count, Dim: 12, Layers: 2,
+    static readonly ModelConfig Config = new(Architecture.Residual, RecurrentCell.MinLstm, Corpus.Vocabulary.Count, Dim: 12, Layers: 2,
         Expansion: 1.5, ConvKernel: 3, MlpMultiplier: 2, Dropout: 0.2f);
 
     [Fact]
