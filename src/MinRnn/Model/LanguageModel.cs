@@ -38,6 +38,7 @@ public abstract class LanguageModel
     /// <summary>Builds the model of <paramref name="config"/>'s architecture with zero parameters.</summary>
     public static LanguageModel Create(ModelConfig config) => config.Architecture switch
     {
+        Architecture.Plain when !config.Cell.IsMinimal() => new ClassicModel(config),
         Architecture.Plain => new PlainModel(config),
         Architecture.Residual => new ResidualModel(config),
         _ => throw new ArgumentOutOfRangeException(nameof(config), config.Architecture, "Unknown architecture."),

@@ -1,9 +1,11 @@
+using MinRnn.Layers;
+
 namespace MinRnn.Model;
 
 /// <summary>
 /// What a model carries from one stretch of text to the next, for a batch of independent streams:
-/// each cell's last hidden state h [batch, H] and, for residual blocks with a conv, the conv's last
-/// K - 1 inputs [batch, K - 1, D] (oldest first). Its size does not depend on how much text has been
+/// each cell's last hidden state h [batch, H] (and an LSTM's cell state c [batch, H]) and, for residual
+/// blocks with a conv, the conv's last K - 1 inputs [batch, K - 1, D] (oldest first). Its size does not depend on how much text has been
 /// read: O(1) memory per stream. A fresh state is all zeros, the h_0 = 0 of training.
 /// </summary>
 public sealed class RecurrentState
@@ -15,6 +17,8 @@ public sealed class RecurrentState
         Config = config;
         Batch = batch;
         Hidden = Enumerable.Range(0, config.Layers).Select(_ => new float[batch * config.Hidden]).ToArray();
+        int cells = config.Cell == RecurrentCell.Lstm ? batch * config.Hidden : 0;
+        Cells = Enumerable.Range(0, config.Layers).Select(_ => new float[cells]).ToArray();
         int history = config.Architecture == Architecture.Residual ? Math.Max(config.ConvKernel - 1, 0) : 0;
         ConvHistory = Enumerable.Range(0, config.Layers).Select(_ => new float[batch * history * config.Dim]).ToArray();
     }
@@ -28,17 +32,29 @@ public sealed class RecurrentState
     /// <summary>Per layer, h [batch, H] after the last character read.</summary>
     public float[][] Hidden { get; }
 
+    /// <summary>Per layer, an LSTM's cell state c [batch, H] after the last character read (empty for other cells).</summary>
+    public float[][] Cells { get; }
+
     /// <summary>Per layer, the conv's last K - 1 inputs [batch, K - 1, D], oldest first (empty without a conv).</summary>
     public float[][] ConvHistory { get; }
 
     /// <summary>Total floats held: constant in the length of the text.</summary>
-    public long Floats => Hidden.Sum(h => (long)h.Length) + ConvHistory.Sum(h => (long)h.Length);
+    public long Floats => Hidden.Sum(h => (long)h.Length) + Cells.Sum(c => (long)c.Length) + ConvHistory.Sum(h => (long)h.Length);
 
     /// <summary>Back to all zeros (the start of a text).</summary>
     public void Reset()
     {
         foreach (var h in Hidden) Array.Clear(h);
+        foreach (var c in Cells) Array.Clear(c);
         foreach (var h in ConvHistory) Array.Clear(h);
+    }
+
+    /// <summary>Copies a classic cell's h (and c) after the last of <paramref name="time"/> steps into layer <paramref name="layer"/>'s state.</summary>
+    internal void KeepLast(int layer, ClassicRnnActivations activations, int time)
+    {
+        int state = Batch * Config.Hidden;
+        activations.Hidden.AsSpan(time * state, state).CopyTo(Hidden[layer]);
+        if (Cells[layer].Length > 0) activations.Cells.AsSpan(time * state, state).CopyTo(Cells[layer]);
     }
 
     /// <summary>Copies h at the last time step of <paramref name="h"/> [batch, time, H] into layer <paramref name="layer"/>'s state.</summary>

@@ -22,6 +22,8 @@ public class GeneratorTests
     [InlineData(Architecture.Plain, RecurrentCell.MinLstm)]
     [InlineData(Architecture.Residual, RecurrentCell.MinGru)]
     [InlineData(Architecture.Residual, RecurrentCell.MinLstm)]
+    [InlineData(Architecture.Plain, RecurrentCell.Gru)]
+    [InlineData(Architecture.Plain, RecurrentCell.Lstm)]
     public void GreedyStepsEqualFullForwardsOverTheGrowingText(Architecture architecture, RecurrentCell cell)
     {
         var model = Model(architecture, cell);

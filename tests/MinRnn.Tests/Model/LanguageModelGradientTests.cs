@@ -17,6 +17,8 @@ public class LanguageModelGradientTests
         { Architecture.Residual, RecurrentCell.MinGru, 3, 0f },
         { Architecture.Residual, RecurrentCell.MinLstm, 2, 0.25f },
         { Architecture.Residual, RecurrentCell.MinGru, 0, 0.1f },
+        { Architecture.Plain, RecurrentCell.Gru, 0, 0f },
+        { Architecture.Plain, RecurrentCell.Lstm, 0, 0.2f },
     };
 
     [Theory]
@@ -61,6 +63,23 @@ public class LanguageModelGradientTests
         p.Value[i] = saved - step; double minus = loss();
         p.Value[i] = saved;
         return (plus - minus) / (2 * step);
+    }
+
+    [Fact]
+    public void ClassicCellsUsePyTorchsModuleNames()
+    {
+        foreach (var (cell, gates) in new[] { (RecurrentCell.Gru, 3), (RecurrentCell.Lstm, 4) })
+        {
+            var model = LanguageModel.Create(new ModelConfig(Architecture.Plain, cell, VocabularySize: 5, Dim: 8, Layers: 2));
+            Assert.Equal(["embedding.weight",
+                "layers.0.rnn.weight_ih_l0", "layers.0.rnn.weight_hh_l0", "layers.0.rnn.bias_ih_l0", "layers.0.rnn.bias_hh_l0",
+                "layers.1.rnn.weight_ih_l0", "layers.1.rnn.weight_hh_l0", "layers.1.rnn.bias_ih_l0", "layers.1.rnn.bias_hh_l0",
+                "head.weight", "head.bias"], model.Parameters.Select(p => p.Name));
+            Assert.Equal([gates * 8, 8], model.Parameters[2].Shape);
+            Assert.Equal([gates * 8], model.Parameters[4].Shape);
+        }
+        var e = Assert.Throws<ArgumentException>(() => LanguageModel.Create(new ModelConfig(Architecture.Residual, RecurrentCell.Lstm, 5, 8, 1)));
+        Assert.Contains("plain architecture only", e.Message);
     }
 
     [Fact]

@@ -12,6 +12,8 @@ public class RecurrentStateTests
         { Architecture.Residual, RecurrentCell.MinGru, 4, ScanAlgorithm.LogSpace },
         { Architecture.Residual, RecurrentCell.MinLstm, 3, ScanAlgorithm.Sequential },
         { Architecture.Residual, RecurrentCell.MinGru, 0, ScanAlgorithm.Sequential },
+        { Architecture.Plain, RecurrentCell.Gru, 0, ScanAlgorithm.Sequential },
+        { Architecture.Plain, RecurrentCell.Lstm, 0, ScanAlgorithm.Sequential },
     };
 
     /// <summary>Reading a text in pieces with the state carried gives the logits of reading it at once.</summary>
