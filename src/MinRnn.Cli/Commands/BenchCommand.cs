@@ -11,6 +11,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchKernelsCommand.Create());
         command.Subcommands.Add(BenchTrainCommand.Create());
         command.Subcommands.Add(BenchGenerateCommand.Create());
+        command.Subcommands.Add(BenchScalingCommand.Create());
         return command;
     }
 }
