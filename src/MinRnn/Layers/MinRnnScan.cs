@@ -142,9 +142,9 @@ public static unsafe class MinRnnScan
             float* output = job.H + job.Row(b, t, hidden);
             for (int c = c0; c < c1; c += w)
             {
-                TV x = TGate.Logit<TOps, TV>(row + c, hidden), uc = TOps.Load(u + c);
-                nonFinite |= TOps.AnyNonFinite(TOps.Add(x, uc));
-                SimdMath.SigmoidPair<TOps, TV>(x, out TV z, out TV a);
+                TV uc = TOps.Load(u + c);
+                nonFinite |= TOps.AnyNonFinite(TOps.Add(TGate.InputSum<TOps, TV>(row + c, hidden), uc));
+                TGate.Gate<TOps, TV>(row + c, hidden, out TV z, out TV a);
                 TV hPrevious = previous == null ? TOps.Zero : TOps.Load(previous + c);
                 TOps.Store(output + c, TOps.Fma(a, hPrevious, TOps.Mul(z, SimdMath.G<TOps, TV>(uc))));
             }
@@ -201,14 +201,13 @@ public static unsafe class MinRnnScan
             float* dh = job.DH + hOffset;
             for (int c = c0; c < c1; c += w)
             {
-                TV x = TGate.Logit<TOps, TV>(row + c, hidden), uc = TOps.Load(u + c);
-                SimdMath.SigmoidPair<TOps, TV>(x, out TV z, out TV a);
+                TV uc = TOps.Load(u + c);
                 TV g = SimdMath.G<TOps, TV>(uc);
                 TV hPrevious = previous == null ? TOps.Zero : TOps.Load(previous + c);
                 TV grad = TOps.Add(TOps.Load(dh + c), TOps.Load(carry + c));
                 nonFinite |= TOps.AnyNonFinite(grad);
+                TGate.GateBackward<TOps, TV>(row + c, gradRow + c, hidden, TOps.Mul(grad, TOps.Sub(g, hPrevious)), out TV z, out TV a);
                 TV gz = TOps.Mul(grad, z);
-                TGate.LogitBackward<TOps, TV>(row + c, gradRow + c, hidden, TOps.Mul(TOps.Mul(gz, a), TOps.Sub(g, hPrevious)));
                 TOps.Store(du + c, TOps.Mul(gz, SimdMath.GDerivative<TOps, TV>(uc, g)));
                 TOps.Store(carry + c, TOps.Mul(a, grad));
             }

@@ -115,6 +115,30 @@ public class MinRnnScanTests
         Assert.Throws<ArgumentException>(() => MinRnnScan.Backward(RecurrentCell.MinGru, pre, default, h, dh, new float[pre.Length], default, 2, 3, 4));
     }
 
+    /// <summary>
+    /// The minLSTM gate's scaled exponentials: pre-activations far beyond where e^±x overflows or underflows in
+    /// float32 still give the reference's h and gradients.
+    /// </summary>
+    [Fact]
+    public void MinLstmGateHoldsAtOverflowingPreactivations()
+    {
+        var cell = RecurrentCell.MinLstm;
+        int batch = 2, time = 9, hidden = 23;
+        float[] extremes = [-200f, -120f, -90f, -60f, -3f, 0f, 3f, 60f, 90f, 120f, 200f];
+        var random = new Random(61);
+        var pre = new float[batch * time * cell.Gates() * hidden];
+        for (int i = 0; i < pre.Length; i++) pre[i] = extremes[random.Next(extremes.Length)];
+        var dh = TestData.Uniform(batch * time * hidden, 62);
+        var expected = MinRnnScanReference.ForwardSequential(cell, TestData.ToDouble(pre), null, batch, time, hidden);
+        var (dPreExpected, _) = MinRnnScanReference.Backward(cell, TestData.ToDouble(pre), null, TestData.ToDouble(dh), batch, time, hidden);
+        var h = new float[expected.Length];
+        MinRnnScan.Forward(cell, ScanAlgorithm.Sequential, pre, default, h, batch, time, hidden);
+        TestData.AssertClose(expected, h, 1e-5, 1e-7, "h");
+        var dPre = new float[pre.Length];
+        MinRnnScan.Backward(cell, pre, default, h, dh, dPre, default, batch, time, hidden);
+        TestData.AssertClose(dPreExpected, dPre, 1e-4, 1e-6, "dPre");
+    }
+
     static void CompareWithReference(RecurrentCell cell, int batch, int time, int hidden, bool withH0, int seed)
     {
         var pre = TestData.Uniform(batch * time * cell.Gates() * hidden, seed, 4f);
