@@ -67,6 +67,17 @@ class MinLstm(nn.Module):
         return torch.stack(out, dim=1)
 
 
+class Classic(nn.Module):
+    """One single-layer nn.GRU / nn.LSTM named `rnn`, as MinRnn's `layers.{i}.rnn.*` tensors expect."""
+
+    def __init__(self, kind, dim):
+        super().__init__()
+        self.rnn = kind(dim, dim, batch_first=True)
+
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
 class RmsNorm(nn.Module):
     def __init__(self, dim):
         super().__init__()
@@ -98,6 +109,7 @@ class LanguageModel(nn.Module):
     def __init__(self, m):
         super().__init__()
         vocab, dim, layers = int(m["vocab_size"]), int(m["dim"]), int(m["layers"])
+        classic = {"gru": nn.GRU, "lstm": nn.LSTM}.get(m["cell"])
         cell = MinGru if m["cell"] == "mingru" else MinLstm
         self.residual = m["architecture"] == "residual"
         self.embedding = nn.Embedding(vocab, dim)
@@ -105,6 +117,8 @@ class LanguageModel(nn.Module):
             hidden = int(m["hidden"])
             self.layers = nn.ModuleList(Block(cell, dim, hidden, int(m["conv_kernel"]), int(m["mlp_multiplier"])) for _ in range(layers))
             self.norm_f = RmsNorm(dim)
+        elif classic is not None:
+            self.layers = nn.ModuleList(Classic(classic, dim) for _ in range(layers))
         else:
             self.layers = nn.ModuleList(cell(dim, dim) for _ in range(layers))
         self.head = nn.Linear(dim, vocab)
