@@ -102,6 +102,14 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void ClassicCellsNeedThePlainArchitecture()
+    {
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), "--cell", "lstm", "--arch", "residual"), 2,
+            "plain architecture only");
+        Assert.False(Directory.Exists(Out("x")));
+    }
+
+    [Fact]
     public void AnExistingRunIsNeitherOverwrittenNorResumedWithAnotherConfiguration()
     {
         Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);
