@@ -39,7 +39,7 @@ public abstract class LanguageModel
     public static LanguageModel Create(ModelConfig config) => config.Architecture switch
     {
         Architecture.Plain when !config.Cell.IsMinimal() => new ClassicModel(config),
-        Architecture.Plain => new PlainModel(config),
+        Architecture.Plain => new MinCellModel(config),
         Architecture.Residual => new ResidualModel(config),
         _ => throw new ArgumentOutOfRangeException(nameof(config), config.Architecture, "Unknown architecture."),
     };

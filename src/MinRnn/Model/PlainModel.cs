@@ -3,46 +3,54 @@ using MinRnn.Layers;
 namespace MinRnn.Model;
 
 /// <summary>
-/// The seed's model (spec §3 "plain"): x_0 = embedding, x_{i+1} = cell_i(x_i) with H = D and h_0 = 0,
-/// logits = head(x_L). Layer i keeps its pre-activations [rows, G·D] and its output [rows, D].
+/// The seed's architecture (spec §3 "plain"): x_0 = embedding, x_{i+1} = cell_i(x_i) with H = D and h_0 = 0,
+/// logits = head(x_L). Each cell starts with a linear map of its input to G·D pre-activations (all time
+/// steps in one product); what follows is the cell's own (<see cref="MinCellModel"/>, <see cref="ClassicModel"/>).
+/// Layer i keeps its pre-activations [rows, G·D] and its output [rows, D].
 /// </summary>
-internal sealed class PlainModel : LanguageModel
+internal abstract class PlainModel : LanguageModel
 {
-    readonly Parameter[] weights, biases;
     readonly float[][] preactivations, outputs;
     float[] gradientA = [], dPreactivations = [];
-    int batch, time;
 
-    public PlainModel(ModelConfig config) : base(config)
+    /// <summary>The input map of each layer, added by the subclass in its tensors' order.</summary>
+    protected readonly Parameter[] InputWeights, InputBiases;
+
+    /// <summary>Batch and time of the last forward.</summary>
+    protected int Batch, Time;
+
+    protected PlainModel(ModelConfig config) : base(config)
     {
-        int l = config.Layers, d = config.Dim, g = config.Cell.Gates();
-        string name = config.Cell == RecurrentCell.MinGru ? "gate_hidden" : "gates_hidden";
-        weights = new Parameter[l];
-        biases = new Parameter[l];
-        for (int i = 0; i < l; i++)
-        {
-            weights[i] = AddParameter($"layers.{i}.{name}.weight", [g * d, d], decay: true);
-            biases[i] = AddParameter($"layers.{i}.{name}.bias", [g * d], decay: false);
-        }
-        AddHead();
+        int l = config.Layers;
+        InputWeights = new Parameter[l];
+        InputBiases = new Parameter[l];
         preactivations = new float[l][];
         outputs = new float[l][];
         for (int i = 0; i < l; i++) { preactivations[i] = []; outputs[i] = []; }
     }
 
-    // Per layer: pre-activations and output; in backward one more gradient row and dPre.
+    /// <summary>Floats per token the cell itself keeps for its backward, beyond the pre-activations and output.</summary>
+    protected abstract long CellFloatsPerRow();
+
+    /// <summary>Runs layer <paramref name="layer"/>'s recurrence: output [rows, D] from its pre-activations (from the state, and advancing it, when given).</summary>
+    protected abstract void CellForward(int layer, ReadOnlySpan<float> preactivations, Span<float> output, RecurrentState? state);
+
+    /// <summary>dL/d(pre-activations) of layer <paramref name="layer"/> from dL/d(output), with its recurrent weights' gradients accumulated.</summary>
+    protected abstract void CellBackward(int layer, ReadOnlySpan<float> preactivations, ReadOnlySpan<float> output, Span<float> dOutput, Span<float> dPreactivations);
+
+    // Per layer: pre-activations, output and the cell's own; in backward one more gradient row and dPre.
     protected override long BodyFloatsPerRow()
     {
         long d = Config.Dim, g = Config.Cell.Gates();
-        return Config.Layers * (g * d + d) + d + g * d;
+        return Config.Layers * (g * d + d + CellFloatsPerRow()) + d + g * d;
     }
 
     protected override ReadOnlySpan<float> HeadInput => Output(Config.Layers - 1);
 
     protected override ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time, RecurrentState? state)
     {
-        this.batch = batch;
-        this.time = time;
+        Batch = batch;
+        Time = time;
         int d = Config.Dim, g = Config.Cell.Gates(), rows = batch * time;
         for (int i = 0; i < Config.Layers; i++)
         {
@@ -50,16 +58,15 @@ internal sealed class PlainModel : LanguageModel
             Grow(ref outputs[i], (long)rows * d);
             var pre = Preactivations(i);
             if (i == 0 && Stepping?.FirstProjection is { } table) Embedding.Forward(Tokens, table, pre, Config.VocabularySize, g * d);
-            else Project(Input(i), weights[i], biases[i], pre, rows);
-            MinRnnScan.Forward(Config.Cell, Scan, pre, state is null ? default : state.Hidden[i], Output(i), batch, time, d);
-            state?.KeepLastHidden(i, Output(i), time);
+            else Project(Input(i), InputWeights[i], InputBiases[i], pre, rows);
+            CellForward(i, pre, Output(i), state);
         }
         return Output(Config.Layers - 1);
     }
 
     protected override void BackwardBody(Span<float> dHeadInput, Span<float> dx)
     {
-        int d = Config.Dim, g = Config.Cell.Gates(), rows = batch * time;
+        int d = Config.Dim, g = Config.Cell.Gates(), rows = Batch * Time;
         Grow(ref gradientA, (long)rows * d);
         Grow(ref dPreactivations, (long)rows * g * d);
         var dPre = dPreactivations.AsSpan(0, rows * g * d);
@@ -67,23 +74,23 @@ internal sealed class PlainModel : LanguageModel
         Span<float> dOutput = dHeadInput;
         for (int i = Config.Layers - 1; i >= 0; i--)
         {
-            MinRnnScan.Backward(Config.Cell, Preactivations(i), default, Output(i), dOutput, dPre, default, batch, time, d);
+            CellBackward(i, Preactivations(i), Output(i), dOutput, dPre);
             Span<float> dInput = i == 0 ? dx : (Config.Layers - 1 - i) % 2 == 0 ? gradientA.AsSpan(0, rows * d) : dHeadInput;
-            Linear.Backward(Input(i), weights[i].Value, dPre, dInput, weights[i].Gradient, biases[i].Gradient, rows, d, g * d);
+            Linear.Backward(Input(i), InputWeights[i].Value, dPre, dInput, InputWeights[i].Gradient, InputBiases[i].Gradient, rows, d, g * d);
             dOutput = dInput;
         }
     }
 
-    // Layer 0 projects the embedding itself, so its pre-activations are a function of the token alone.
+    // Layer 0 maps the embedding itself, so its pre-activations are a function of the token alone.
     protected override float[]? TabulateFirstProjection()
     {
         int v = Config.VocabularySize, d = Config.Dim, g = Config.Cell.Gates();
         var table = new float[v * g * d];
-        Linear.Forward(EmbeddingTable, weights[0].Value, biases[0].Value, table, v, d, g * d);
+        Linear.Forward(EmbeddingTable, InputWeights[0].Value, InputBiases[0].Value, table, v, d, g * d);
         return table;
     }
 
     ReadOnlySpan<float> Input(int layer) => layer == 0 ? Embedded : Output(layer - 1);
-    Span<float> Output(int layer) => outputs[layer].AsSpan(0, batch * time * Config.Dim);
-    Span<float> Preactivations(int layer) => preactivations[layer].AsSpan(0, batch * time * Config.Cell.Gates() * Config.Dim);
+    Span<float> Output(int layer) => outputs[layer].AsSpan(0, Batch * Time * Config.Dim);
+    Span<float> Preactivations(int layer) => preactivations[layer].AsSpan(0, Batch * Time * Config.Cell.Gates() * Config.Dim);
 }
