@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using MinRnn.Cli.Bench;
 using MinRnn.Cli.Training;
 using MinRnn.Kernels;
@@ -95,20 +94,13 @@ internal static class BenchScalingCommand
                     row.Add($"{(group.Single(q => q.Cell == classic).StepMilliseconds / group.Single(q => q.Cell == minimal).StepMilliseconds).ToString("F1", CultureInfo.InvariantCulture)}x");
             table.AddRow([.. row]);
         }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
-        if (Console.IsOutputRedirected) console.Profile.Width = 200;
-        console.Write(table);
+        BenchOutput.Write(table, 200);
         Console.WriteLine($"plot     {plotPath}");
     }
 
     static void WriteJson(BenchEnvironment env, double peak, int dim, int layers, int batch, IReadOnlyList<ScalingBench.Point> points)
     {
-        using var writer = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
-        writer.WriteStartObject();
-        writer.WriteString("date", env.Date);
-        writer.WriteString("cpu", env.Cpu);
-        writer.WriteNumber("threads", env.Threads);
-        writer.WriteNumber("fma_peak_gflops", peak);
+        var writer = BenchOutput.StartJson(env, peak);
         writer.WriteNumber("dim", dim);
         writer.WriteNumber("layers", layers);
         writer.WriteNumber("batch", batch);
@@ -125,8 +117,6 @@ internal static class BenchScalingCommand
             writer.WriteEndObject();
         }
         writer.WriteEndArray();
-        writer.WriteEndObject();
-        writer.Flush();
-        Console.WriteLine();
+        BenchOutput.EndJson(writer);
     }
 }

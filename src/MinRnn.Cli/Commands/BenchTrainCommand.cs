@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using MinRnn.Cli.Bench;
 using MinRnn.Cli.Training;
 using MinRnn.Kernels;
@@ -46,19 +45,12 @@ internal static class BenchTrainCommand
             table.AddRow(r.Preset, r.Cell, r.Parameters.ToString("N0", CultureInfo.InvariantCulture), r.StepMilliseconds.ToString("F0", CultureInfo.InvariantCulture),
                 r.TokensPerSecond.ToString("N0", CultureInfo.InvariantCulture), r.Gflops.ToString("F0", CultureInfo.InvariantCulture),
                 $"{r.PercentOfPeak.ToString("F0", CultureInfo.InvariantCulture)}%", MemoryEstimate.Format(r.PeakBytes));
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
-        if (Console.IsOutputRedirected) console.Profile.Width = 160;
-        console.Write(table);
+        BenchOutput.Write(table, 160);
     }
 
     static void WriteJson(BenchEnvironment env, double peak, IReadOnlyList<TrainBench.Result> results)
     {
-        using var writer = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
-        writer.WriteStartObject();
-        writer.WriteString("date", env.Date);
-        writer.WriteString("cpu", env.Cpu);
-        writer.WriteNumber("threads", env.Threads);
-        writer.WriteNumber("fma_peak_gflops", peak);
+        var writer = BenchOutput.StartJson(env, peak);
         writer.WriteStartArray("results");
         foreach (var r in results)
         {
@@ -74,8 +66,6 @@ internal static class BenchTrainCommand
             writer.WriteEndObject();
         }
         writer.WriteEndArray();
-        writer.WriteEndObject();
-        writer.Flush();
-        Console.WriteLine();
+        BenchOutput.EndJson(writer);
     }
 }
