@@ -137,7 +137,8 @@ internal static class TrainingRun
             {
                 save();
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            // .NET reports a write past the largest file the file system (or a size limit) allows as ArgumentOutOfRangeException.
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
             {
                 string kept = savedStep is { } s ? $"the checkpoints of step {s} are kept" : "no checkpoint had been saved yet";
                 throw new IOException($"could not write {file} in {outDirectory} ({e.Message.TrimEnd('.')}); {kept}.", e);
