@@ -91,6 +91,16 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void AConfigurationThatNeedsMoreMemoryThanThereIsIsRefusedBeforeTraining()
+    {
+        // 256M characters a step: terabytes of activations, while the model itself is 2 MB.
+        var result = CliRunner.Run("train", "--data", corpus, "--out", Out("huge"), "--arch", "plain", "--dim", "256", "--layers", "4",
+            "--batch", "8000000", "--context", "32");
+        CliRunner.AssertOneLineError(result, 2, "but only");
+        Assert.False(Directory.Exists(Out("huge")));
+    }
+
+    [Fact]
     public void AnExistingRunIsNeitherOverwrittenNorResumedWithAnotherConfiguration()
     {
         Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);
