@@ -82,19 +82,22 @@ public sealed class Trainer
         batches.Next(inputs, targets);
         double lr = options.Schedule.At(step), loss;
         // The trainer's shapes are fixed and valid, so the only argument a layer can reject here is a NaN or an
-        // infinity inside the network (the scan checks its pre-activations): the same failure as a non-finite loss.
+        // infinity inside the network (the scan checks its pre-activations, the loss its logits).
         try
         {
             var logits = model.Forward(inputs, options.Batch, options.Context, train: true, seed: options.Seed * 7_919 + (ulong)step);
             loss = SoftmaxCrossEntropy.ForwardBackward(logits, targets, dLogits, rows, vocabulary);
-            if (!double.IsFinite(loss)) return NonFinite(step, $"the training loss is {loss}", loss, lr, double.NaN, start);
-            model.ZeroGradients();
-            model.Backward(dLogits);
+            if (double.IsFinite(loss))
+            {
+                model.ZeroGradients();
+                model.Backward(dLogits);
+            }
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or NotFiniteNumberException)
         {
             return NonFinite(step, $"the network is not finite ({e.Message.TrimEnd('.')})", double.NaN, lr, double.NaN, start);
         }
+        if (!double.IsFinite(loss)) return NonFinite(step, $"the training loss is {loss}", loss, lr, double.NaN, start);
         double norm = options.Clip > 0 ? GradientClipping.ClipByGlobalNorm((float)options.Clip, gradients) : GradientClipping.GlobalNorm(gradients);
         if (!double.IsFinite(norm)) return NonFinite(step, $"the gradient norm is {norm}", loss, lr, norm, start);
 
@@ -130,7 +133,7 @@ public sealed class Trainer
         {
             loss = Evaluator.ValidationLoss(model, validation, options.Batch);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or NotFiniteNumberException)
         {
             // As in TrainStep: with valid shapes, only a non-finite value inside the network is rejected.
             throw new NotFiniteNumberException($"step {Step}: the network is not finite on the validation windows ({e.Message.TrimEnd('.')}).", double.NaN);
