@@ -20,7 +20,11 @@ internal static class TopLevel
             var parsed = root.Parse(args);
             if (parsed.Action is ParseErrorAction)
                 return Fail($"{string.Join(' ', parsed.Errors.Select(e => e.Message))} See 'minrnn --help'.", UsageError);
-            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+            // Training handles SIGINT and SIGTERM itself (StopSignal) and needs as long as its last save takes;
+            // System.CommandLine would end the process two seconds after the signal, perhaps in the middle of it.
+            if (parsed.CommandResult.Command.Name == "train") configuration.ProcessTerminationTimeout = null;
+            return parsed.Invoke(configuration);
         }
         catch (UsageException e)
         {

@@ -18,6 +18,7 @@ internal static class TrainCommand
         var data = Add(command, new Option<string?>("--data") { Description = "UTF-8 text file to train on. Default: Tiny Shakespeare, downloaded once and cached." });
         var output = Add(command, new Option<string?>("--out") { Description = "Directory for checkpoints, metrics.jsonl and loss.png. Default: runs/<preset>." });
         var resume = Add(command, new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint (same data and configuration; --steps and --eval-every may grow)." });
+        var skipNonFinite = Add(command, new Option<bool>("--skip-nonfinite") { Description = "Skip a step whose loss or gradient is NaN or infinite (counted and reported) instead of stopping the run." });
         var threads = Add(command, new Option<int?>("--threads") { Description = "Threads to use. Default: all processors." });
         var cell = Add(command, new Option<string?>("--cell") { Description = "Recurrent cell: mingru or minlstm; gru or lstm (plain architecture, trained by backpropagation through time)." });
         var arch = Add(command, new Option<string?>("--arch") { Description = "Architecture: plain (Embed → cells → Linear) or residual (the paper's block)." });
@@ -53,7 +54,7 @@ internal static class TrainCommand
             };
             if (parsed.GetValue(threads) is { } t && (t < 1 || t > 256)) throw new UsageException($"--threads must be between 1 and 256, got {t}.");
             var request = new TrainRequest(parsed.GetValue(preset), flags, parsed.GetValue(data), parsed.GetValue(output),
-                parsed.GetValue(resume), parsed.GetValue(threads));
+                parsed.GetValue(resume), parsed.GetValue(threads), parsed.GetValue(skipNonFinite));
             return Task.FromResult(TrainingRun.Execute(request, cancellation));
         });
         return command;

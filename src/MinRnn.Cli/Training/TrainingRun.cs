@@ -10,7 +10,7 @@ namespace MinRnn.Cli.Training;
 /// One <c>minrnn train</c>: resolve the settings (preset and flags, or the run to resume), load the
 /// data, build or restore the model, then train with periodic evaluation, keeping in the out directory
 /// best.safetensors (lowest validation loss), last.safetensors + state.safetensors (for --resume),
-/// metrics.jsonl and loss.png.
+/// metrics.jsonl and loss.png. The run is saved at every evaluation and when SIGINT or SIGTERM asks it to stop.
 /// </summary>
 internal static class TrainingRun
 {
@@ -28,26 +28,19 @@ internal static class TrainingRun
         manifest = manifest with { Model = config, DataSource = request.Data ?? TinyShakespeare.CanonicalUrl, DataSha256 = sha256 };
         corpus.EnsureFits(manifest.Training.Context);
 
-        LanguageModel model;
-        int? savedStep = null;
+        string statePath = Path.Combine(outDirectory, StateFile), lastPath = Path.Combine(outDirectory, LastFile);
+        // A run killed before its first checkpoint has a run.json and nothing to resume from: it starts again from step 0.
+        bool restore = request.Resume && (File.Exists(statePath) || File.Exists(lastPath));
         if (request.Resume)
         {
             var saved = RunManifest.Load(outDirectory)!;
             if (saved.DataSha256 != sha256)
                 throw new UsageException($"the data differs from the run in {outDirectory} (SHA-256 {sha256[..12]}… vs {saved.DataSha256[..12]}…); resume with the same --data.");
-            var checkpoint = Checkpoint.Load(Path.Combine(outDirectory, LastFile));
-            if (checkpoint.Model.Config != config)
-                throw new InvalidDataException($"{LastFile} in {outDirectory} holds a {Describe(checkpoint.Model.Config)} model, but the run is {Describe(config)}.");
-            if (checkpoint.Vocabulary.Characters != corpus.Vocabulary.Characters)
-                throw new InvalidDataException($"{LastFile} in {outDirectory} has a different vocabulary from the data.");
-            model = checkpoint.Model;
-            savedStep = checkpoint.GetInt("step");
+            if (restore && !File.Exists(statePath))
+                throw new InvalidDataException($"{StateFile} is missing from {outDirectory}; the run cannot be resumed exactly.");
         }
-        else
-        {
-            model = LanguageModel.Create(config);
-            model.Initialize(manifest.Training.Seed);
-        }
+        var model = LanguageModel.Create(config);
+        if (!restore) model.Initialize(manifest.Training.Seed);
 
         var options = manifest.Training;
         long bytes = model.EstimateTrainingBytes(options.Batch, options.Context);
@@ -60,15 +53,18 @@ internal static class TrainingRun
         if (bytes > available)
             throw new UsageException($"this configuration needs about {MemoryEstimate.Format(bytes)} but only {MemoryEstimate.Format(available)} is available; lower --batch, --context or the model size.");
 
-        var trainer = new Trainer(model, corpus, options);
+        var trainer = new Trainer(model, corpus, options) { SkipNonFinite = request.SkipNonFinite };
         Directory.CreateDirectory(outDirectory);
         int startStep = 0;
-        if (request.Resume)
+        if (restore)
         {
-            startStep = TrainingCheckpoint.Restore(Path.Combine(outDirectory, StateFile), trainer, model);
-            if (savedStep != startStep)
-                throw new InvalidDataException($"{LastFile} and {StateFile} in {outDirectory} are from different steps; the run cannot be resumed exactly.");
+            // The state file holds the parameters too: last.safetensors may be a save behind it if a kill fell between the two.
+            startStep = TrainingCheckpoint.Restore(statePath, trainer, model);
             Console.WriteLine($"resuming  at step {startStep} of {options.Steps}");
+        }
+        else if (request.Resume)
+        {
+            Console.WriteLine($"resuming  at step 0 of {options.Steps}: the run had not saved a checkpoint yet");
         }
         manifest.Save(outDirectory);
         if (trainer.Finished)
@@ -77,34 +73,89 @@ internal static class TrainingRun
             return 0;
         }
 
-        using var metrics = new MetricsLog(outDirectory, resumeFromStep: request.Resume ? startStep : null);
-        using var progress = new TrainingProgress(options.Steps, startStep);
-        string title = $"{Describe(config)} — {Path.GetFileName(corpus.Source)}";
-        while (!trainer.Finished)
+        int? savedStep = restore ? startStep : null;
+        using var stop = new StopSignal();
+        using (var metrics = new MetricsLog(outDirectory, resumeFromStep: request.Resume ? startStep : null))
+        using (var progress = new TrainingProgress(options.Steps, startStep))
         {
-            cancellation.ThrowIfCancellationRequested();
-            var step = trainer.TrainStep();
-            metrics.Write(step);
-            progress.Update(step);
-            if (!trainer.EvaluationDue) continue;
-            var evaluation = trainer.Evaluate();
-            metrics.Write(evaluation, trainer.Elapsed);
-            progress.Update(evaluation);
-            var extra = new Dictionary<string, string>
+            string title = $"{Describe(config)} — {Path.GetFileName(corpus.Source)}";
+            while (!trainer.Finished && stop.Requested is null)
             {
-                ["step"] = evaluation.Step.ToString(CultureInfo.InvariantCulture),
-                ["context"] = options.Context.ToString(CultureInfo.InvariantCulture),
-                ["val_loss"] = evaluation.ValidationLoss.ToString("R", CultureInfo.InvariantCulture),
-            };
-            if (evaluation.IsBest) Checkpoint.Save(Path.Combine(outDirectory, BestFile), model, corpus.Vocabulary, extra);
-            // The training state first: a last.safetensors never runs ahead of the state that resumes it.
-            TrainingCheckpoint.Save(Path.Combine(outDirectory, StateFile), trainer, model);
-            Checkpoint.Save(Path.Combine(outDirectory, LastFile), model, corpus.Vocabulary, extra);
-            LossPlot.Save(Path.Combine(outDirectory, LossPlot.FileName), title, metrics.History);
+                try
+                {
+                    TrainStepAndEvaluate();
+                }
+                catch (NotFiniteNumberException e)
+                {
+                    string kept = savedStep is { } s ? $"the checkpoints of step {s} in {outDirectory} are kept" : "no checkpoint had been saved yet";
+                    throw new NotFiniteNumberException($"{e.Message.TrimEnd('.')}: training stopped; {kept}. Pass --skip-nonfinite to skip such steps instead.", e.OffendingNumber);
+                }
+            }
+
+            // One step, and at its evaluation: the validation loss, the checkpoints and the plot.
+            void TrainStepAndEvaluate()
+            {
+                var step = trainer.TrainStep();
+                metrics.Write(step);
+                progress.Update(step);
+                if (step.Skipped)
+                    progress.Message($"step {step.Step}: the loss or the gradient is not finite; step skipped ({trainer.SkippedSteps} so far)");
+                if (!trainer.EvaluationDue) return;
+                var evaluation = trainer.Evaluate();
+                metrics.Write(evaluation, trainer.Elapsed);
+                progress.Update(evaluation);
+                var extra = Extra(evaluation.Step, options.Context, evaluation.ValidationLoss);
+                if (evaluation.IsBest) Save(BestFile, () => Checkpoint.Save(Path.Combine(outDirectory, BestFile), model, corpus.Vocabulary, extra));
+                SaveResumePoint(extra);
+                LossPlot.Save(Path.Combine(outDirectory, LossPlot.FileName), title, metrics.History);
+            }
+            if (stop.Requested is not null && savedStep != trainer.Step) SaveResumePoint(Extra(trainer.Step, options.Context, null));
+            if (stop.Requested is null)
+            {
+                string skipped = trainer.SkippedSteps > 0 ? $"; {trainer.SkippedSteps} steps skipped for a non-finite loss or gradient" : "";
+                progress.Message($"best validation loss {trainer.BestValidationLoss:F4} ({trainer.BestValidationLoss / Math.Log(2):F3} bits/char) at step {trainer.BestStep}; " +
+                                 $"{ProgressLine.Duration(trainer.Elapsed)}{skipped}; checkpoints in {outDirectory}");
+            }
         }
-        progress.Message($"best validation loss {trainer.BestValidationLoss:F4} ({trainer.BestValidationLoss / Math.Log(2):F3} bits/char) at step {trainer.BestStep}; " +
-                         $"{ProgressLine.Duration(trainer.Elapsed)}; checkpoints in {outDirectory}");
-        return 0;
+        if (stop.Requested is null) return 0;
+        Console.Error.WriteLine($"minrnn: stopped by {stop.Requested} after step {trainer.Step}; {LastFile} and {StateFile} are saved in {outDirectory}; " +
+                                "continue with --resume.");
+        return stop.ExitCode;
+
+        // The training state first: it alone resumes the run, and last.safetensors never runs ahead of it.
+        void SaveResumePoint(Dictionary<string, string> extra)
+        {
+            Save(StateFile, () => TrainingCheckpoint.Save(statePath, trainer, model));
+            Save(LastFile, () => Checkpoint.Save(lastPath, model, corpus.Vocabulary, extra));
+            savedStep = trainer.Step;
+        }
+
+        // One line that names the file and keeps the cause (disk full, permission denied).
+        void Save(string file, Action save)
+        {
+            try
+            {
+                save();
+            }
+            // .NET reports a write past the largest file the file system (or a size limit) allows as ArgumentOutOfRangeException.
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
+            {
+                string kept = savedStep is { } s ? $"the checkpoints of step {s} are kept" : "no checkpoint had been saved yet";
+                throw new IOException($"could not write {file} in {outDirectory} ({e.Message.TrimEnd('.')}); {kept}.", e);
+            }
+        }
+    }
+
+    /// <summary>The metadata a checkpoint of the run carries besides the model: its step, context and validation loss (when evaluated).</summary>
+    static Dictionary<string, string> Extra(int step, int context, double? validationLoss)
+    {
+        var extra = new Dictionary<string, string>
+        {
+            ["step"] = step.ToString(CultureInfo.InvariantCulture),
+            ["context"] = context.ToString(CultureInfo.InvariantCulture),
+        };
+        if (validationLoss is { } loss) extra["val_loss"] = loss.ToString("R", CultureInfo.InvariantCulture);
+        return extra;
     }
 
     /// <summary>The settings of the run and its directory: from run.json for --resume, else from the preset and flags.</summary>

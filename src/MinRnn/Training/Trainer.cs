@@ -57,6 +57,15 @@ public sealed class Trainer
     /// <summary>Wall time spent training, including time before a resume.</summary>
     public TimeSpan Elapsed => elapsedBefore + clock.Elapsed;
 
+    /// <summary>
+    /// Whether a step whose loss or gradient is NaN or infinite is skipped — counted in <see cref="SkippedSteps"/>, the
+    /// parameters and moments left as they were — instead of stopping the run with an exception.
+    /// </summary>
+    public bool SkipNonFinite { get; set; }
+
+    /// <summary>Steps skipped so far because of a non-finite loss or gradient (see <see cref="SkipNonFinite"/>).</summary>
+    public int SkippedSteps { get; private set; }
+
     /// <summary>Whether all steps are done.</summary>
     public bool Finished => Step >= options.Steps;
 
@@ -64,21 +73,34 @@ public sealed class Trainer
     public bool EvaluationDue => Step % options.EvalEvery == 0 || Step == options.Steps;
 
     /// <summary>Takes one optimisation step.</summary>
-    /// <exception cref="NotFiniteNumberException">The loss or the gradient is NaN or infinite; nothing was updated.</exception>
+    /// <exception cref="NotFiniteNumberException">The loss or the gradient is NaN or infinite and <see cref="SkipNonFinite"/>
+    /// is off; nothing was updated and <see cref="Step"/> is unchanged.</exception>
     public StepReport TrainStep()
     {
         long start = Stopwatch.GetTimestamp();
         int step = Step + 1, rows = options.Batch * options.Context, vocabulary = model.Config.VocabularySize;
         batches.Next(inputs, targets);
-        var logits = model.Forward(inputs, options.Batch, options.Context, train: true, seed: options.Seed * 7_919 + (ulong)step);
-        double loss = SoftmaxCrossEntropy.ForwardBackward(logits, targets, dLogits, rows, vocabulary);
-        if (!double.IsFinite(loss)) throw new NotFiniteNumberException($"step {step}: the training loss is {loss}.", loss);
-        model.ZeroGradients();
-        model.Backward(dLogits);
+        double lr = options.Schedule.At(step), loss;
+        // The trainer's shapes are fixed and valid, so the only argument a layer can reject here is a NaN or an
+        // infinity inside the network (the scan checks its pre-activations, the loss its logits).
+        try
+        {
+            var logits = model.Forward(inputs, options.Batch, options.Context, train: true, seed: options.Seed * 7_919 + (ulong)step);
+            loss = SoftmaxCrossEntropy.ForwardBackward(logits, targets, dLogits, rows, vocabulary);
+            if (double.IsFinite(loss))
+            {
+                model.ZeroGradients();
+                model.Backward(dLogits);
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or NotFiniteNumberException)
+        {
+            return NonFinite(step, $"the network is not finite ({e.Message.TrimEnd('.')})", double.NaN, lr, double.NaN, start);
+        }
+        if (!double.IsFinite(loss)) return NonFinite(step, $"the training loss is {loss}", loss, lr, double.NaN, start);
         double norm = options.Clip > 0 ? GradientClipping.ClipByGlobalNorm((float)options.Clip, gradients) : GradientClipping.GlobalNorm(gradients);
-        if (!double.IsFinite(norm)) throw new NotFiniteNumberException($"step {step}: the gradient norm is {norm}.", norm);
+        if (!double.IsFinite(norm)) return NonFinite(step, $"the gradient norm is {norm}", loss, lr, norm, start);
 
-        double lr = options.Schedule.At(step);
         var adam = new AdamWOptions { LearningRate = (float)lr, WeightDecay = (float)options.WeightDecay };
         for (int i = 0; i < model.Parameters.Count; i++)
         {
@@ -86,14 +108,37 @@ public sealed class Trainer
             AdamW.Step(p.Value, p.Gradient, firstMoments[i], secondMoments[i], step, adam, p.Decay);
         }
         Step = step;
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        return new StepReport(step, options.Steps, loss, lr, norm, rows / seconds, Elapsed);
+        return Report(step, loss, lr, norm, start, skipped: false);
     }
 
+    /// <summary>Stops the run or, with <see cref="SkipNonFinite"/>, counts <paramref name="step"/> as taken without updating anything.</summary>
+    StepReport NonFinite(int step, string problem, double loss, double lr, double norm, long start)
+    {
+        if (!SkipNonFinite) throw new NotFiniteNumberException($"step {step}: {problem}.", double.IsFinite(loss) ? norm : loss);
+        // The sampler has moved past this step's windows, so the step after it sees new data.
+        Step = step;
+        SkippedSteps++;
+        return Report(step, loss, lr, norm, start, skipped: true);
+    }
+
+    StepReport Report(int step, double loss, double lr, double norm, long start, bool skipped) =>
+        new(step, options.Steps, loss, lr, norm, options.Batch * options.Context / Stopwatch.GetElapsedTime(start).TotalSeconds, Elapsed, skipped);
+
     /// <summary>Runs spec §4's validation and updates the best loss.</summary>
+    /// <exception cref="NotFiniteNumberException">The network produced NaN or infinity on the validation windows.</exception>
     public EvalReport Evaluate()
     {
-        double loss = Evaluator.ValidationLoss(model, validation, options.Batch);
+        double loss;
+        try
+        {
+            loss = Evaluator.ValidationLoss(model, validation, options.Batch);
+        }
+        catch (Exception e) when (e is ArgumentException or NotFiniteNumberException)
+        {
+            // As in TrainStep: with valid shapes, only a non-finite value inside the network is rejected.
+            throw new NotFiniteNumberException($"step {Step}: the network is not finite on the validation windows ({e.Message.TrimEnd('.')}).", double.NaN);
+        }
+        if (!double.IsFinite(loss)) throw new NotFiniteNumberException($"step {Step}: the validation loss is {loss}.", loss);
         if (loss < BestValidationLoss)
         {
             BestValidationLoss = loss;
@@ -106,7 +151,7 @@ public sealed class Trainer
     public IReadOnlyList<(float[] First, float[] Second)> Moments => firstMoments.Zip(secondMoments).ToArray();
 
     /// <summary>The counters of the run, for a checkpoint.</summary>
-    public TrainerState State => new(Step, batches.State, BestValidationLoss, BestStep, Elapsed);
+    public TrainerState State => new(Step, batches.State, BestValidationLoss, BestStep, Elapsed, SkippedSteps);
 
     /// <summary>Restores the counters saved by <see cref="State"/>; the moments are restored through <see cref="Moments"/>.</summary>
     public void Restore(TrainerState state)
@@ -115,6 +160,7 @@ public sealed class Trainer
         batches.State = state.SamplerState;
         BestValidationLoss = state.BestValidationLoss;
         BestStep = state.BestStep;
+        SkippedSteps = state.SkippedSteps;
         elapsedBefore = state.Elapsed - clock.Elapsed;
     }
 }
@@ -125,4 +171,5 @@ public sealed class Trainer
 /// <param name="BestValidationLoss">Lowest validation loss so far (+inf before any).</param>
 /// <param name="BestStep">Its step.</param>
 /// <param name="Elapsed">Wall time spent so far.</param>
-public sealed record TrainerState(int Step, ulong SamplerState, double BestValidationLoss, int BestStep, TimeSpan Elapsed);
+/// <param name="SkippedSteps">Steps skipped for a non-finite loss or gradient.</param>
+public sealed record TrainerState(int Step, ulong SamplerState, double BestValidationLoss, int BestStep, TimeSpan Elapsed, int SkippedSteps);

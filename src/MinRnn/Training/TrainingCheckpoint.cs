@@ -5,13 +5,15 @@ using MinRnn.Model;
 namespace MinRnn.Training;
 
 /// <summary>
-/// The optimiser's side of a resumable run, beside the model file of the same step: AdamW's two
-/// moments of every parameter ("optimizer.m.NAME", "optimizer.v.NAME") and, in the metadata, the
-/// step, the sampler's state, the best validation loss and the elapsed time.
+/// Everything a resumed run needs, in one file so that it is replaced in one atomic rename: the
+/// parameters ("model.NAME"), AdamW's two moments of every parameter ("optimizer.m.NAME",
+/// "optimizer.v.NAME") and, in the metadata, the step, the sampler's state, the best validation loss,
+/// the elapsed time and the count of skipped steps. A process killed between writing this file and the
+/// model file beside it therefore still resumes exactly.
 /// </summary>
 public static class TrainingCheckpoint
 {
-    const string FormatTag = "minrnn-training-state/1";
+    const string FormatTag = "minrnn-training-state/2";
 
     /// <summary>Writes the trainer's state atomically to <paramref name="path"/>.</summary>
     public static void Save(string path, Trainer trainer, LanguageModel model)
@@ -25,19 +27,21 @@ public static class TrainingCheckpoint
             ["best_val_loss"] = state.BestValidationLoss.ToString("R", CultureInfo.InvariantCulture),
             ["best_step"] = state.BestStep.ToString(CultureInfo.InvariantCulture),
             ["elapsed_ms"] = ((long)state.Elapsed.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
+            ["skipped_steps"] = state.SkippedSteps.ToString(CultureInfo.InvariantCulture),
         };
         var moments = trainer.Moments;
         var tensors = new List<NamedTensor>();
         for (int i = 0; i < model.Parameters.Count; i++)
         {
             var p = model.Parameters[i];
+            tensors.Add(new NamedTensor("model." + p.Name, p.Shape, p.Value));
             tensors.Add(new NamedTensor("optimizer.m." + p.Name, p.Shape, moments[i].First));
             tensors.Add(new NamedTensor("optimizer.v." + p.Name, p.Shape, moments[i].Second));
         }
         SafetensorsWriter.WriteFile(path, tensors, metadata);
     }
 
-    /// <summary>Reads the state saved by <see cref="Save"/> into <paramref name="trainer"/>; returns its step.</summary>
+    /// <summary>Reads the state saved by <see cref="Save"/> into <paramref name="trainer"/> and <paramref name="model"/>'s parameters; returns its step.</summary>
     /// <exception cref="InvalidDataException">The file is not a training state of this model.</exception>
     public static int Restore(string path, Trainer trainer, LanguageModel model)
     {
@@ -45,10 +49,11 @@ public static class TrainingCheckpoint
         string name = Path.GetFileName(path);
         if (!file.Metadata.TryGetValue(Checkpoint.FormatKey, out var format) || format != FormatTag)
             throw new InvalidDataException($"{name}: not a MinRnn training state (expected format \"{FormatTag}\").");
-        file.CheckTensors(model.Parameters.SelectMany(p => new[] { ("optimizer.m." + p.Name, p.Shape), ("optimizer.v." + p.Name, p.Shape) }));
+        file.CheckTensors(model.Parameters.SelectMany(p => new[] { ("model." + p.Name, p.Shape), ("optimizer.m." + p.Name, p.Shape), ("optimizer.v." + p.Name, p.Shape) }));
         var moments = trainer.Moments;
         for (int i = 0; i < model.Parameters.Count; i++)
         {
+            file.ReadTensor("model." + model.Parameters[i].Name, model.Parameters[i].Value);
             file.ReadTensor("optimizer.m." + model.Parameters[i].Name, moments[i].First);
             file.ReadTensor("optimizer.v." + model.Parameters[i].Name, moments[i].Second);
         }
@@ -56,7 +61,7 @@ public static class TrainingCheckpoint
         T Parse<T>(string key) where T : IParsable<T> =>
             T.TryParse(Get(key), CultureInfo.InvariantCulture, out var v) ? v : throw new InvalidDataException($"{name}: metadata \"{key}\" is malformed.");
         var state = new TrainerState(Parse<int>("step"), Parse<ulong>("sampler_state"), Parse<double>("best_val_loss"),
-            Parse<int>("best_step"), TimeSpan.FromMilliseconds(Parse<long>("elapsed_ms")));
+            Parse<int>("best_step"), TimeSpan.FromMilliseconds(Parse<long>("elapsed_ms")), Parse<int>("skipped_steps"));
         trainer.Restore(state);
         return state.Step;
     }

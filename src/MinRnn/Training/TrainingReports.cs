@@ -8,8 +8,10 @@ namespace MinRnn.Training;
 /// <param name="GradientNorm">Global L2 norm of the gradient before clipping.</param>
 /// <param name="TokensPerSecond">Training throughput of this step.</param>
 /// <param name="Elapsed">Wall time since the run started (including earlier sessions when resumed).</param>
+/// <param name="Skipped">Whether the loss or the gradient was not finite and the step changed nothing
+/// (<see cref="Trainer.SkipNonFinite"/>).</param>
 public sealed record StepReport(int Step, int TotalSteps, double TrainLoss, double LearningRate, double GradientNorm,
-    double TokensPerSecond, TimeSpan Elapsed);
+    double TokensPerSecond, TimeSpan Elapsed, bool Skipped = false);
 
 /// <summary>A periodic evaluation on the validation split (spec §4).</summary>
 /// <param name="Step">The step after which it ran.</param>

@@ -11,17 +11,38 @@ internal static class CliRunner
 
     public static Result Run(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var process = Start(args);
+        return Finish(process, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+    }
+
+    /// <summary>Starts the tool with stdout and stderr redirected, for a test that signals or kills it while it runs.</summary>
+    public static Process Start(params string[] args) => Start(Command(args));
+
+    /// <summary>Starts <paramref name="start"/> (made by <see cref="Command"/>, perhaps changed) with its output redirected.</summary>
+    public static Process Start(ProcessStartInfo start)
+    {
+        start.RedirectStandardOutput = start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        return Process.Start(start)!;
+    }
+
+    /// <summary>The command line that runs the tool with <paramref name="args"/>, without a download cache.</summary>
+    public static ProcessStartInfo Command(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet");
         start.ArgumentList.Add(Tool);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["MINRNN_CACHE"] = Path.Combine(Path.GetTempPath(), "minrnn-test-cache-absent");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
+        return start;
+    }
+
+    /// <summary>Waits for a started tool to end and collects what it wrote.</summary>
+    public static Result Finish(Process process, Task<string> output, Task<string> error)
+    {
         if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"minrnn {string.Join(' ', args)} did not finish in 3 minutes.");
+            Assert.Fail("minrnn did not finish in 3 minutes.");
         }
         return new Result(process.ExitCode, output.Result, error.Result);
     }

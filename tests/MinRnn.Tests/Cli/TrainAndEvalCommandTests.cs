@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using MinRnn.Model;
@@ -16,11 +15,7 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     public TrainAndEvalCommandTests()
     {
         corpus = Path.Combine(directory, "corpus.txt");
-        var text = new StringBuilder();
-        var random = new Random(5);
-        string[] words = ["to", "be", "or", "not", "that", "is", "the", "question", "whether", "tis", "nobler", "in", "mind"];
-        while (text.Length < 20_000) text.Append(words[random.Next(words.Length)]).Append(random.Next(8) == 0 ? ".\n" : " ");
-        File.WriteAllText(corpus, text.ToString());
+        TrainRunFiles.WriteCorpus(corpus);
     }
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
@@ -58,19 +53,13 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     {
         Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("a"), .. Tiny]).ExitCode);
         Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("b"), .. Tiny]).ExitCode);
-        Assert.Equal(Losses(Out("a")), Losses(Out("b")));
+        Assert.Equal(TrainRunFiles.Losses(Out("a")), TrainRunFiles.Losses(Out("b")));
 
         var resumed = CliRunner.Run("train", "--data", corpus, "--out", Out("a"), "--resume", "--steps", "18", "--threads", "1");
         Assert.True(resumed.ExitCode == 0, resumed.Error);
         Assert.Contains("resuming  at step 12 of 18", resumed.Output);
         Assert.Equal(18, Checkpoint.Load(Path.Combine(Out("a"), "last.safetensors")).GetInt("step"));
     }
-
-    static List<string> Losses(string run) => File.ReadLines(Path.Combine(run, "metrics.jsonl"))
-        .Select(l => JsonDocument.Parse(l).RootElement)
-        .Select(e => e.TryGetProperty("train_loss", out var t) ? t.GetDouble().ToString("R", CultureInfo.InvariantCulture)
-            : e.GetProperty("val_loss").GetDouble().ToString("R", CultureInfo.InvariantCulture))
-        .ToList();
 
     [Fact]
     public void BadDataIsOneLineAndNonZero()
@@ -107,6 +96,16 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), "--cell", "lstm", "--arch", "residual"), 2,
             "plain architecture only");
         Assert.False(Directory.Exists(Out("x")));
+    }
+
+    [Fact]
+    public void AConfigurationThatNeedsMoreMemoryThanThereIsIsRefusedBeforeTraining()
+    {
+        // 256M characters a step: terabytes of activations, while the model itself is 2 MB.
+        var result = CliRunner.Run("train", "--data", corpus, "--out", Out("huge"), "--arch", "plain", "--dim", "256", "--layers", "4",
+            "--batch", "8000000", "--context", "32");
+        CliRunner.AssertOneLineError(result, 2, "but only");
+        Assert.False(Directory.Exists(Out("huge")));
     }
 
     [Fact]

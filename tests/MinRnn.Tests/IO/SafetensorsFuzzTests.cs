@@ -17,7 +17,7 @@ public class SafetensorsFuzzTests(ITestOutputHelper output)
     /// <c>MINRNN_FUZZ_CASES=200000 dotnet test tests/MinRnn.Tests --filter "FullyQualifiedName~SafetensorsFuzz"</c>;
     /// MINRNN_FUZZ_SEED moves the whole run to other random cases.
     /// </summary>
-    private const int DefaultCases = 20_000;
+    private const int DefaultCases = 100_000;
 
     /// <summary>
     /// Allocation allowed per case beyond four times the file size (tensors and header bytes, UTF-16 names): lists,
