@@ -49,12 +49,16 @@ internal static class TrainingRun
         Console.WriteLine($"data      {corpus.Source}: {corpus.Length.ToString("N0", CultureInfo.InvariantCulture)} characters, vocabulary {corpus.Vocabulary.Count}, " +
                           $"train {corpus.TrainLength.ToString("N0", CultureInfo.InvariantCulture)} / validation {(corpus.Length - corpus.TrainLength).ToString("N0", CultureInfo.InvariantCulture)}");
         Console.WriteLine($"training  {options.Steps} steps of {options.Batch} x {options.Context}, lr {options.LearningRate} → {options.MinLearningRate}, " +
-                          $"{Parallelism.Threads} threads, peak memory ≈ {MemoryEstimate.Format(bytes)}");
+                          $"{Parallelism.Threads} thread{(Parallelism.Threads == 1 ? "" : "s")}, peak memory ≈ {MemoryEstimate.Format(bytes)}");
         if (bytes > available)
             throw new UsageException($"this configuration needs about {MemoryEstimate.Format(bytes)} but only {MemoryEstimate.Format(available)} is available; lower --batch, --context or the model size.");
 
         var trainer = new Trainer(model, corpus, options) { SkipNonFinite = request.SkipNonFinite };
-        Directory.CreateDirectory(outDirectory);
+        try { Directory.CreateDirectory(outDirectory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"could not create the out directory {outDirectory} ({(FirstFileInTheWay(outDirectory) is { } file ? $"{file} is a file" : e.Message)}); pass another --out.", e);
+        }
         int startStep = 0;
         if (restore)
         {
@@ -144,6 +148,14 @@ internal static class TrainingRun
                 throw new IOException($"could not write {file} in {outDirectory} ({e.Message.TrimEnd('.')}); {kept}.", e);
             }
         }
+    }
+
+    /// <summary>The nearest existing ancestor of <paramref name="directory"/> (or itself) when it is a file, else null.</summary>
+    static string? FirstFileInTheWay(string directory)
+    {
+        for (var path = Path.GetFullPath(directory); !string.IsNullOrEmpty(path); path = Path.GetDirectoryName(path))
+            if (File.Exists(path)) return path;
+        return null;
     }
 
     /// <summary>The metadata a checkpoint of the run carries besides the model: its step, context and validation loss (when evaluated).</summary>

@@ -157,6 +157,7 @@ public sealed class TrainInterruptionTests : IDisposable
     public void AnOutDirectoryThatCannotBeCreatedIsOneLine()
     {
         File.WriteAllText(Out("file"), "a file, not a directory");
-        CliRunner.AssertOneLineError(CliRunner.Run(["train", "--data", corpus, "--out", Path.Combine(Out("file"), "run"), .. Short]), 1, "file");
+        CliRunner.AssertOneLineError(CliRunner.Run(["train", "--data", corpus, "--out", Path.Combine(Out("file"), "run"), .. Short]), 1,
+            $"could not create the out directory {Path.Combine(Out("file"), "run")} ({Out("file")} is a file)");
     }
 }
