@@ -41,7 +41,7 @@ internal static class BenchScalingCommand
             double peak = Enumerable.Range(0, 3).Max(_ => FmaPeak.MeasureGflops(Parallelism.Threads, TimeSpan.FromMilliseconds(200)));
             var points = ScalingBench.Run(chosen, chosenLengths, d, l, b).ToList();
             string plotPath = parsed.GetValue(plot) ?? "scaling.png";
-            ScalingPlot.Save(plotPath, $"Training step vs length: D={d}, {l} layers, batch {b}, {environment.Threads} threads", points);
+            ScalingPlot.Save(plotPath, $"Training step vs length: D={d}, {l} layer{(l == 1 ? "" : "s")}, batch {b}, {environment.Threads} thread{(environment.Threads == 1 ? "" : "s")}", points);
             if (parsed.GetValue(json)) WriteJson(environment, peak, d, l, b, points);
             else WriteTable(environment, peak, d, l, b, points, plotPath);
             return 0;
