@@ -105,8 +105,10 @@ public static unsafe class Gemm
             {
                 int nc = Math.Min(NC, job.N - jc);
                 int panels = (nc + nr - 1) / nr;
-                // With few row blocks, also split the panels so that every thread has work.
+                // With few row blocks, also split the panels so that every thread has work, and into as many
+                // groups as make the items divide evenly between the threads (9 row blocks on 2 threads: 18 items).
                 int groups = Math.Clamp((2 * ctx.Count + mBlocks - 1) / mBlocks, 1, panels);
+                while (groups < panels && mBlocks * groups % ctx.Count != 0) groups++;
                 for (int pc = 0; pc < job.K; pc += kcBlock)
                 {
                     int kc = Math.Min(kcBlock, job.K - pc);
