@@ -184,7 +184,7 @@ public abstract class LanguageModel
         var dHead = dHeadInput.AsSpan(0, rows * d);
         Linear.Backward(HeadInput, headWeight.Value, dLogits, dHead, headWeight.Gradient, headBias.Gradient, rows, d, v);
         var dx = dEmbedded.AsSpan(0, rows * d);
-        BackwardBody(dHead, dx);
+        if (BackwardBody(dHead, dx)) return;
         if (Config.Dropout > 0) Dropout.Backward(dx, dx, Config.Dropout, DropoutStream(0));
         Embedding.Backward(tokens.AsSpan(0, rows), dx, embedding.Gradient, v, d);
     }
@@ -214,8 +214,14 @@ public abstract class LanguageModel
     /// <summary>The head's input of the last forward.</summary>
     protected abstract ReadOnlySpan<float> HeadInput { get; }
 
-    /// <summary>From dLoss/d(head input) (may be overwritten), writes dLoss/d(embedded input) into <paramref name="dx"/>.</summary>
-    protected abstract void BackwardBody(Span<float> dHeadInput, Span<float> dx);
+    /// <summary>
+    /// From dLoss/d(head input) (may be overwritten), writes dLoss/d(embedded input) into <paramref name="dx"/> and
+    /// returns false; or accumulates the embedding table's gradient itself, leaves dx alone and returns true.
+    /// </summary>
+    protected abstract bool BackwardBody(Span<float> dHeadInput, Span<float> dx);
+
+    /// <summary>dLoss/d(embedding table) [V, D], for a body that accumulates it itself.</summary>
+    protected Span<float> EmbeddingGradient => embedding.Gradient;
 
     /// <summary>The embedded (and dropped-out) input of the last forward, [rows, D].</summary>
     protected ReadOnlySpan<float> Embedded => embedded.AsSpan(0, rows * Config.Dim);

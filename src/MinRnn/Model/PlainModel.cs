@@ -7,11 +7,17 @@ namespace MinRnn.Model;
 /// logits = head(x_L). Each cell starts with a linear map of its input to G·D pre-activations (all time
 /// steps in one product); what follows is the cell's own (<see cref="MinCellModel"/>, <see cref="ClassicModel"/>).
 /// Layer i keeps its pre-activations [rows, G·D] and its output [rows, D].
+/// <para>Layer 0 maps the embedding itself, so unless dropout acts on the embedding its pre-activations are a
+/// function of the token alone: the forward maps the V rows of the table once and looks each token up
+/// (T = E·W₀ᵀ + b₀, pre₀[n] = T[token n]), and the backward sums the gradients of each token's rows first
+/// (S[v] = Σ_{n: token n = v} dpre₀[n]), then dW₀ += Sᵀ·E, db₀ += Σ_v S[v] and dE += S·W₀. The same function
+/// and the same gradients as the product over all rows, with V rows in the products instead of batch·time.</para>
 /// </summary>
 internal abstract class PlainModel : LanguageModel
 {
     readonly float[][] preactivations, outputs;
-    float[] gradientA = [], dPreactivations = [];
+    float[] gradientA = [], dPreactivations = [], firstTable = [], tokenGradients = [], embeddingDelta = [];
+    bool folded;
 
     /// <summary>The input map of each layer, added by the subclass in its tensors' order.</summary>
     protected readonly Parameter[] InputWeights, InputBiases;
@@ -51,20 +57,21 @@ internal abstract class PlainModel : LanguageModel
     {
         Batch = batch;
         Time = time;
+        folded = !Training;
         int d = Config.Dim, g = Config.Cell.Gates(), rows = batch * time;
         for (int i = 0; i < Config.Layers; i++)
         {
             Grow(ref preactivations[i], (long)rows * g * d);
             Grow(ref outputs[i], (long)rows * d);
             var pre = Preactivations(i);
-            if (i == 0 && Stepping?.FirstProjection is { } table) Embedding.Forward(Tokens, table, pre, Config.VocabularySize, g * d);
+            if (i == 0 && folded) Embedding.Forward(Tokens, FirstTable(), pre, Config.VocabularySize, g * d);
             else Project(Input(i), InputWeights[i], InputBiases[i], pre, rows);
             CellForward(i, pre, Output(i), state);
         }
         return Output(Config.Layers - 1);
     }
 
-    protected override void BackwardBody(Span<float> dHeadInput, Span<float> dx)
+    protected override bool BackwardBody(Span<float> dHeadInput, Span<float> dx)
     {
         int d = Config.Dim, g = Config.Cell.Gates(), rows = Batch * Time;
         Grow(ref gradientA, (long)rows * d);
@@ -75,20 +82,58 @@ internal abstract class PlainModel : LanguageModel
         for (int i = Config.Layers - 1; i >= 0; i--)
         {
             CellBackward(i, Preactivations(i), Output(i), dOutput, dPre);
+            if (i == 0 && folded)
+            {
+                BackwardThroughTable(dPre);
+                return true;
+            }
             Span<float> dInput = i == 0 ? dx : (Config.Layers - 1 - i) % 2 == 0 ? gradientA.AsSpan(0, rows * d) : dHeadInput;
             Linear.Backward(Input(i), InputWeights[i].Value, dPre, dInput, InputWeights[i].Gradient, InputBiases[i].Gradient, rows, d, g * d);
             dOutput = dInput;
         }
+        return false;
     }
 
-    // Layer 0 maps the embedding itself, so its pre-activations are a function of the token alone.
-    protected override float[]? TabulateFirstProjection()
+    /// <summary>Layer 0's gradients by token: S = the rows of dPre summed per token, then W₀, b₀ and E from S.</summary>
+    void BackwardThroughTable(ReadOnlySpan<float> dPre)
     {
         int v = Config.VocabularySize, d = Config.Dim, g = Config.Cell.Gates();
-        var table = new float[v * g * d];
-        Linear.Forward(EmbeddingTable, InputWeights[0].Value, InputBiases[0].Value, table, v, d, g * d);
+        Grow(ref tokenGradients, (long)v * g * d);
+        Grow(ref embeddingDelta, (long)v * d);
+        var perToken = tokenGradients.AsSpan(0, v * g * d);
+        var delta = embeddingDelta.AsSpan(0, v * d);
+        perToken.Clear();
+        Embedding.Backward(Tokens, dPre, perToken, v, g * d);
+        Linear.Backward(EmbeddingTable, InputWeights[0].Value, perToken, delta, InputWeights[0].Gradient, InputBiases[0].Gradient, v, d, g * d);
+        Kernels.VectorOps.AddTo(EmbeddingGradient, delta);
+    }
+
+    /// <summary>Layer 0's map of every embedding row: the packed snapshot's during a step, else made now.</summary>
+    ReadOnlySpan<float> FirstTable()
+    {
+        if (Stepping?.FirstProjection is { } snapshot) return snapshot;
+        int v = Config.VocabularySize, d = Config.Dim, g = Config.Cell.Gates();
+        Grow(ref firstTable, (long)v * g * d);
+        var table = firstTable.AsSpan(0, v * g * d);
+        Tabulate(table);
         return table;
     }
+
+    /// <summary>table [V, G·D] = E · W₀ᵀ + b₀.</summary>
+    void Tabulate(Span<float> table)
+    {
+        int v = Config.VocabularySize, d = Config.Dim, g = Config.Cell.Gates();
+        Linear.Forward(EmbeddingTable, InputWeights[0].Value, InputBiases[0].Value, table, v, d, g * d);
+    }
+
+    // Generation's snapshot of layer 0's table (see the class remarks).
+    protected override float[]? TabulateFirstProjection()
+    {
+        var table = new float[Config.VocabularySize * Config.Cell.Gates() * Config.Dim];
+        Tabulate(table);
+        return table;
+    }
+
 
     ReadOnlySpan<float> Input(int layer) => layer == 0 ? Embedded : Output(layer - 1);
     Span<float> Output(int layer) => outputs[layer].AsSpan(0, Batch * Time * Config.Dim);

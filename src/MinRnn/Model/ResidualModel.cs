@@ -113,7 +113,7 @@ internal sealed class ResidualModel : LanguageModel
         return Slice(headInput, d);
     }
 
-    protected override void BackwardBody(Span<float> dHeadInput, Span<float> dx)
+    protected override bool BackwardBody(Span<float> dHeadInput, Span<float> dx)
     {
         int d = Config.Dim, h = Config.Hidden, g = Config.Cell.Gates(), m = Config.MlpMultiplier * d, k = Config.ConvKernel;
         int rows = batch * time;
@@ -152,6 +152,7 @@ internal sealed class ResidualModel : LanguageModel
                     batch, time, d, k, accumulateDx: true);
             }
         }
+        return false;
     }
 
     /// <summary>d(branch output) from d(residual stream): through the dropout mask when training, else the same buffer.</summary>
