@@ -75,7 +75,7 @@ internal static class BenchScalingCommand
         Console.WriteLine($"date     {env.Date:yyyy-MM-dd HH:mm} UTC");
         Console.WriteLine($"cpu      {env.Cpu}, {env.Threads} threads, {env.Simd}; FMA peak {peak:F0} GFLOP/s");
         Console.WriteLine($"model    plain, D=H={dim}, {layers} layers, vocabulary 65, batch {batch}; one step = forward, cross-entropy, backward");
-        Console.WriteLine($"memory   managed memory held after a step (parameters, gradients, activations); MFU counts 6 FLOPs per weight per token");
+        Console.WriteLine($"memory   managed memory held after a step (parameters, gradients, activations); MFU counts 6 FLOPs per token per weight the step multiplies by (layer 0 is folded into a table)");
         var cells = points.Select(p => p.Cell).Distinct().ToArray();
         var table = new Table().AddColumn("length");
         foreach (var cell in cells) table.AddColumn($"{cell.DisplayName()} ms (MFU, memory)");

@@ -39,7 +39,7 @@ internal static class BenchTrainCommand
     {
         Console.WriteLine($"date     {env.Date:yyyy-MM-dd HH:mm} UTC");
         Console.WriteLine($"cpu      {env.Cpu}, {env.Threads} threads, {env.Simd}; FMA peak {peak:F0} GFLOP/s");
-        Console.WriteLine($"timing   median of {steps} steps after 2 warm-up steps; MFU counts 6 FLOPs per linear weight per token");
+        Console.WriteLine($"timing   median of {steps} steps after 2 warm-up steps; MFU counts 6 FLOPs per token per weight the step multiplies by (not layer 0 of a plain model, folded into a table)");
         var table = new Table().AddColumns("preset", "cell", "parameters", "step ms", "chars/s", "GFLOP/s", "MFU", "peak memory");
         foreach (var r in results)
             table.AddRow(r.Preset, r.Cell, r.Parameters.ToString("N0", CultureInfo.InvariantCulture), r.StepMilliseconds.ToString("F0", CultureInfo.InvariantCulture),

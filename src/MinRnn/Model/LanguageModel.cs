@@ -54,10 +54,18 @@ public abstract class LanguageModel
     public long ParameterCount => parameters.Sum(p => (long)p.Value.Length);
 
     /// <summary>
-    /// Matrix-product FLOPs of one training token, as nanoGPT counts them for MFU: 6 per weight of every
-    /// linear map (2 forward, 4 backward); the embedding lookup, the scans and element-wise work are not counted.
+    /// Matrix-product FLOPs of one training token that the engine performs, as nanoGPT counts them for MFU: 6 per
+    /// weight of every linear map (2 forward, 4 backward); the embedding lookup, the scans and element-wise work
+    /// are not counted, nor is a map folded into a per-token table (see <see cref="FoldedInTraining"/>).
     /// </summary>
-    public long TrainingFlopsPerToken => 6 * parameters.Where(p => p.Shape.Length == 2 && p != embedding).Sum(p => (long)p.Value.Length);
+    public long TrainingFlopsPerToken =>
+        6 * parameters.Where(p => p.Shape.Length == 2 && p != embedding && p != FoldedInTraining).Sum(p => (long)p.Value.Length);
+
+    /// <summary>
+    /// A weight whose products training does not run per token, because the model folds its map into a table
+    /// of the vocabulary (the plain architecture's layer 0 when no dropout acts on the embedding), or null.
+    /// </summary>
+    public virtual Parameter? FoldedInTraining => null;
 
     /// <summary>How the cells evaluate their recurrence in <see cref="Forward"/> (both give the same function).</summary>
     public ScanAlgorithm Scan { get; set; } = ScanAlgorithm.Sequential;

@@ -35,6 +35,8 @@ internal abstract class PlainModel : LanguageModel
         for (int i = 0; i < l; i++) { preactivations[i] = []; outputs[i] = []; }
     }
 
+    public override Parameter? FoldedInTraining => Config.Dropout > 0 ? null : InputWeights[0];
+
     /// <summary>Floats per token the cell itself keeps for its backward, beyond the pre-activations and output.</summary>
     protected abstract long CellFloatsPerRow();
 
