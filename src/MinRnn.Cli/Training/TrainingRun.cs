@@ -1,5 +1,6 @@
 using System.Globalization;
 using MinRnn.Data;
+using MinRnn.IO;
 using MinRnn.Kernels;
 using MinRnn.Model;
 using MinRnn.Training;
@@ -59,6 +60,8 @@ internal static class TrainingRun
         {
             throw new IOException($"could not create the out directory {outDirectory} ({(FirstFileInTheWay(outDirectory) is { } file ? $"{file} is a file" : e.Message)}); pass another --out.", e);
         }
+        // A kill in the middle of a save leaves its hidden temporary file; the checkpoints themselves are whole.
+        AtomicFile.RemoveLeftovers(outDirectory);
         int startStep = 0;
         if (restore)
         {

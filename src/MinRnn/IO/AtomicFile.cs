@@ -33,6 +33,24 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Deletes the temporary files that writes into <paramref name="directory"/> left behind when the process was
+    /// killed in the middle of one (".NAME.32-hex-digits.tmp"); other files are not touched. Returns how many.
+    /// </summary>
+    public static int RemoveLeftovers(string directory)
+    {
+        int removed = 0;
+        foreach (string path in Directory.EnumerateFiles(directory, ".*.tmp"))
+        {
+            string name = Path.GetFileName(path);
+            string[] parts = name[1..^".tmp".Length].Split('.');
+            if (parts.Length < 2 || parts[^1].Length != 32 || !parts[^1].All(char.IsAsciiHexDigitLower)) continue;
+            DeleteQuietly(path);
+            removed++;
+        }
+        return removed;
+    }
+
     /// <summary>Deletes a leftover temporary file; a failure here must not hide the exception that caused the cleanup.</summary>
     private static void DeleteQuietly(string path)
     {

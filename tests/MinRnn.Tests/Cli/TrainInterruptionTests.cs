@@ -57,6 +57,7 @@ public sealed class TrainInterruptionTests : IDisposable
         }
         var last = CliRunner.Run(["train", "--data", corpus, "--out", killed, .. Resume(killed), .. Short]);
         Assert.True(last.ExitCode == 0, last.Error);
+        Assert.Empty(Directory.GetFiles(killed, "*.tmp", new EnumerationOptions { AttributesToSkip = 0 })); // kills mid-save leave none behind
 
         Assert.Equal(TrainRunFiles.Losses(Out("straight")), TrainRunFiles.Losses(killed));
         var expected = Checkpoint.Load(Path.Combine(Out("straight"), "last.safetensors")).Model.Parameters;

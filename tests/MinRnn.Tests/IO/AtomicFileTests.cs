@@ -21,6 +21,19 @@ public class AtomicFileTests
     }
 
     [Fact]
+    public void LeftoversOfKilledWritesAreRemovedAndNothingElse()
+    {
+        using var dir = new TempDirectory();
+        string[] leftovers = [$".last.safetensors.{Guid.NewGuid():N}.tmp", $".loss.png.{Guid.NewGuid():N}.tmp"];
+        string[] kept = ["last.safetensors", ".notes.tmp", ".x.1234.tmp", "a.tmp"];
+        foreach (string name in leftovers.Concat(kept)) File.WriteAllBytes(Path.Combine(dir.Path, name), OldContent);
+
+        Assert.Equal(2, AtomicFile.RemoveLeftovers(dir.Path));
+
+        Assert.Equal(kept.Order(StringComparer.Ordinal), dir.Files().Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void FailureInsideTheWriteKeepsTheOldFileAndRemovesTheTemporary()
     {
         using var dir = new TempDirectory();
