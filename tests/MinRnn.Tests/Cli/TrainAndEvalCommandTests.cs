@@ -91,6 +91,16 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void ResumingWithoutTheStateFileIsOneLineAndChangesNothing()
+    {
+        Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);
+        File.Delete(Path.Combine(Out("run"), "state.safetensors"));
+        var before = Directory.GetFiles(Out("run")).ToDictionary(f => f, File.ReadAllBytes);
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("run"), "--resume"), 1, "state.safetensors is missing");
+        foreach (var (file, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(file));
+    }
+
+    [Fact]
     public void ClassicCellsNeedThePlainArchitecture()
     {
         CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), "--cell", "lstm", "--arch", "residual"), 2,
