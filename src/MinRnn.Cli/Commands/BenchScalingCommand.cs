@@ -57,14 +57,17 @@ internal static class BenchScalingCommand
         return values.Length > 0 ? values : throw new UsageException("--lengths is empty.");
     }
 
-    /// <summary>Each configuration's estimated peak against the memory this process may use, before any activation is allocated.</summary>
+    /// <summary>Each configuration's estimated peak against the memory this process may use, before anything is allocated.</summary>
     static void RefuseWhatMemoryCannotHold(IEnumerable<RecurrentCell> cells, IEnumerable<int> lengths, int dim, int layers, int batch)
     {
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         foreach (var cell in cells)
         foreach (int length in lengths)
         {
-            long need = LanguageModel.Create(ScalingBench.Config(cell, dim, layers)).EstimateTrainingBytes(batch, length);
+            var config = ScalingBench.Config(cell, dim, layers);
+            // The parameters alone first, from the configuration, so that an oversized model is never allocated.
+            long need = 2 * sizeof(float) * config.ParameterCount();
+            if (need <= available) need = LanguageModel.Create(config).EstimateTrainingBytes(batch, length);
             if (need > available)
                 throw new UsageException($"{cell.DisplayName()} at length {length} needs about {MemoryEstimate.Format(need)}, more than the {MemoryEstimate.Format(available)} available; use a smaller --batch, --dim or --lengths.");
         }

@@ -40,12 +40,15 @@ internal static class TrainingRun
             if (restore && !File.Exists(statePath))
                 throw new InvalidDataException($"{StateFile} is missing from {outDirectory}; the run cannot be resumed exactly.");
         }
+        // The parameters, their gradients and AdamW's two moments, before any of them is allocated; the activations below.
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, parameterBytes = 4 * sizeof(float) * config.ParameterCount();
+        if (parameterBytes > available)
+            throw new UsageException($"this model's {config.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters need about {MemoryEstimate.Format(parameterBytes)} with their gradients and optimiser state, but only {MemoryEstimate.Format(available)} is available; lower --dim, --layers or --expansion.");
         var model = LanguageModel.Create(config);
         if (!restore) model.Initialize(manifest.Training.Seed);
 
         var options = manifest.Training;
         long bytes = model.EstimateTrainingBytes(options.Batch, options.Context);
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         Console.WriteLine($"model     {Describe(config)}, {model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters");
         Console.WriteLine($"data      {corpus.Source}: {corpus.Length.ToString("N0", CultureInfo.InvariantCulture)} characters, vocabulary {corpus.Vocabulary.Count}, " +
                           $"train {corpus.TrainLength.ToString("N0", CultureInfo.InvariantCulture)} / validation {(corpus.Length - corpus.TrainLength).ToString("N0", CultureInfo.InvariantCulture)}");

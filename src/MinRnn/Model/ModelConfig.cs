@@ -40,6 +40,19 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         return this;
     }
 
+    /// <summary>
+    /// The number of trainable scalars of this configuration's model, from the shapes of spec §5 alone, so that
+    /// a model too large for memory can be refused before any of it is allocated.
+    /// </summary>
+    public long ParameterCount()
+    {
+        long v = VocabularySize, d = Dim, h = Hidden, g = Cell.Gates(), m = (long)MlpMultiplier * d, k = ConvKernel;
+        long layer = Architecture == Architecture.Residual
+            ? (k > 0 ? d * k + d : 0) + d + (g * h * d + g * h) + (d * h + d) + d + (m * d + m) + (d * m + d)
+            : (Cell.IsMinimal() ? 1 : 2) * (g * d * d + g * d);
+        return v * d + Layers * layer + (Architecture == Architecture.Residual ? d : 0) + (v * d + v);
+    }
+
     /// <summary>The configuration as checkpoint metadata entries.</summary>
     public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
     {

@@ -28,6 +28,7 @@ public sealed class BenchScalingCommandTests : IDisposable
     [InlineData("--cell", "rwkv", "unknown cell 'rwkv'")]
     [InlineData("--lengths", "64,x", "--lengths")]
     [InlineData("--lengths", "2000000000", "available")]
+    [InlineData("--dim", "60000", "available")]
     public void BadInputIsOneLineBeforeAnyMeasurement(string flag, string value, string fragment)
     {
         string plot = Path.Combine(directory, "refused.png");

@@ -91,6 +91,15 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void AModelTooLargeForMemoryIsRefusedBeforeItsParametersExist()
+    {
+        // 3 × 2·400,000² parameters: about 15 TB with gradients and moments; allocating them first would crash.
+        var result = CliRunner.Run("train", "--data", corpus, "--out", Out("giant"), "--arch", "plain", "--dim", "400000", "--layers", "3");
+        CliRunner.AssertOneLineError(result, 2, "parameters need about");
+        Assert.False(Directory.Exists(Out("giant")));
+    }
+
+    [Fact]
     public void ResumingWithoutTheStateFileIsOneLineAndChangesNothing()
     {
         Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);

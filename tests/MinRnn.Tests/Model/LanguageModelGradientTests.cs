@@ -66,6 +66,18 @@ public class LanguageModelGradientTests
     }
 
     [Fact]
+    public void TheConfigurationCountsTheParametersOfItsModel()
+    {
+        foreach (var cell in Enum.GetValues<RecurrentCell>())
+        foreach (var (architecture, conv, expansion) in new[] { (Architecture.Plain, 0, 1.0), (Architecture.Residual, 0, 1.5), (Architecture.Residual, 4, 2.0) })
+        {
+            if (architecture == Architecture.Residual && !cell.IsMinimal()) continue;
+            var config = new ModelConfig(architecture, cell, VocabularySize: 13, Dim: 10, Layers: 3, Expansion: expansion, ConvKernel: conv, MlpMultiplier: 3);
+            Assert.Equal(LanguageModel.Create(config).ParameterCount, config.ParameterCount());
+        }
+    }
+
+    [Fact]
     public void ClassicCellsUsePyTorchsModuleNames()
     {
         foreach (var (cell, gates) in new[] { (RecurrentCell.Gru, 3), (RecurrentCell.Lstm, 4) })
