@@ -1,3 +1,4 @@
+using MinRnn.Layers;
 using System.CommandLine;
 using MinRnn.Cli.Training;
 using MinRnn.Model;
@@ -43,7 +44,7 @@ internal static class TrainCommand
         {
             var flags = new TrainFlags
             {
-                Cell = parsed.GetValue(cell) is { } c ? ModelConfig.ParseCell(c) ?? throw new UsageException($"--cell must be mingru, minlstm, gru or lstm, got '{c}'.") : null,
+                Cell = parsed.GetValue(cell) is { } c ? RecurrentCells.Parse(c) ?? throw new UsageException($"--cell must be mingru, minlstm, gru or lstm, got '{c}'.") : null,
                 Architecture = parsed.GetValue(arch) is { } a ? ModelConfig.ParseArchitecture(a) ?? throw new UsageException($"--arch must be plain or residual, got '{a}'.") : null,
                 Layers = parsed.GetValue(layers), Dim = parsed.GetValue(dim), Expansion = parsed.GetValue(expansion),
                 Conv = parsed.GetValue(conv), Mlp = parsed.GetValue(mlp), Dropout = parsed.GetValue(dropout),

@@ -36,8 +36,12 @@ public sealed class Sampler
         bool truncated = kept < v || options.TopP < 1;
         // Most likely first when the set is truncated: sort the ids by -logit (no allocation; the order is
         // a pure function of the logits). The whole vocabulary is drawn from in id order, unsorted.
-        for (int i = 0; i < v; i++) { order[i] = i; keys[i] = -logits[i]; }
-        if (truncated) Array.Sort(keys, order);
+        for (int i = 0; i < v; i++) order[i] = i;
+        if (truncated)
+        {
+            for (int i = 0; i < v; i++) keys[i] = -logits[i];
+            Array.Sort(keys, order);
+        }
         double max = truncated ? logits[order[0]] : Max(logits), sum = 0;
         for (int r = 0; r < kept; r++) sum += probabilities[r] = Math.Exp((logits[order[r]] - max) / options.Temperature);
         if (options.TopP < 1)

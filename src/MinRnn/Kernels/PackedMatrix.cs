@@ -102,18 +102,24 @@ internal sealed unsafe class PackedMatrix
             packedRows = (packedRowsCache ??= new Gemm.AlignedBuffer()).Get((long)RoundUp(rows, GemmMicroKernel.Rows) * K);
             Gemm.PackA(new Gemm.Job(x, null, null, null, rows, N, K, false, false, false), packedRows, 0, rows, 0, K);
         }
-        nint px = (nint)x, pbias = (nint)bias, py = (nint)y, pRows = (nint)packedRows;
-        void Panels(int q0, int q1)
+        if ((long)rows * N * K < SerialMultiplies || Parallelism.Threads == 1) Panels<TOps, TV>(x, bias, y, packedRows, rows, 0, PanelCount);
+        else OnTeam<TOps, TV>((nint)x, (nint)bias, (nint)y, (nint)packedRows, rows);
+    }
+
+    // Separate so that the closure is allocated only when the team is used, not at every generation step.
+    void OnTeam<TOps, TV>(nint x, nint bias, nint y, nint packedRows, int rows) where TOps : struct, ISimd<TV> where TV : struct =>
+        Parallelism.For(PanelCount, (q0, q1) => Panels<TOps, TV>((float*)x, (float*)bias, (float*)y, (float*)packedRows, rows, q0, q1));
+
+    /// <summary>Panels [q0, q1) of y: the one-row kernel, or the GEMM register tile over x packed into <paramref name="packedRows"/>.</summary>
+    void Panels<TOps, TV>(float* x, float* bias, float* y, float* packedRows, int rows, int q0, int q1) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        if (packedRows == null)
         {
-            if (pRows == 0) RowTimesPanels<TOps, TV>((float*)px, (float*)pbias, (float*)py, q0, q1);
-            else
-            {
-                var job = new Gemm.Job(null, null, (float*)py, (float*)pbias, rows, N, K, false, true, false);
-                Gemm.ComputeBlock<TOps, TV>(job, (float*)pRows, panels, 0, rows, 0, N, 0, K, q0, q1, columnsPerPanel);
-            }
+            RowTimesPanels<TOps, TV>(x, bias, y, q0, q1);
+            return;
         }
-        if ((long)rows * N * K < SerialMultiplies || Parallelism.Threads == 1) Panels(0, PanelCount);
-        else Parallelism.For(PanelCount, Panels);
+        var job = new Gemm.Job(null, null, y, bias, rows, N, K, false, true, false);
+        Gemm.ComputeBlock<TOps, TV>(job, packedRows, panels, 0, rows, 0, N, 0, K, q0, q1, columnsPerPanel);
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ namespace MinRnn.Layers;
 /// step's rows for all streams are one contiguous matrix: hidden [T+1, B, H] (h_0 .. h_T), cells
 /// [T+1, B, H] (LSTM only), saved [T, B, 4H] (the gate activations). They grow on demand.
 /// </summary>
-public sealed class ClassicRnnActivations
+internal sealed class ClassicRnnActivations
 {
     internal float[] Hidden = [], Cells = [], Saved = [], Recurrent = [];
     internal float[] DRecurrent = [], DNext = [], DCell = [], Direct = [];
@@ -47,7 +47,7 @@ public sealed class ClassicRnnActivations
 /// W_hh is one GEMM per step, and dW_hh, db_hh are one GEMM and one column sum over all steps at the end.
 /// <see cref="ClassicRnnReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class ClassicRnn
+internal static unsafe class ClassicRnn
 {
     /// <summary>
     /// h [B, T, H] from the input pre-activations xp [B, T, G·H], W_hh [G·H, H] (packed), b_hh [G·H] and the

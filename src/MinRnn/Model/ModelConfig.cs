@@ -78,7 +78,7 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         double Real(string key) => double.TryParse(Get(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
             : throw new InvalidDataException($"metadata \"{key}\" is not a number: \"{Get(key)}\".");
         var architecture = ParseArchitecture(Get("architecture")) ?? throw new InvalidDataException($"unknown architecture \"{Get("architecture")}\".");
-        var cell = ParseCell(Get("cell")) ?? throw new InvalidDataException($"unknown cell \"{Get("cell")}\".");
+        var cell = RecurrentCells.Parse(Get("cell")) ?? throw new InvalidDataException($"unknown cell \"{Get("cell")}\".");
         try
         {
             return new ModelConfig(architecture, cell, Int("vocab_size"), Int("dim"), Int("layers"), Real("expansion"),
@@ -95,8 +95,6 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         _ => null,
     };
 
-    /// <summary>"mingru", "minlstm", "gru" or "lstm" (case-insensitive), else null.</summary>
-    public static RecurrentCell? ParseCell(string text) => RecurrentCells.Parse(text);
 
     static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

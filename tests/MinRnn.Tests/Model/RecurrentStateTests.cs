@@ -21,14 +21,8 @@ public class RecurrentStateTests
     [MemberData(nameof(Models))]
     public void PiecesWithCarriedStateEqualOneForward(Architecture architecture, RecurrentCell cell, int conv, ScanAlgorithm scan)
     {
-        var config = new ModelConfig(architecture, cell, VocabularySize: 11, Dim: 16, Layers: 2, Expansion: 1.5, ConvKernel: conv, MlpMultiplier: 2);
-        var model = LanguageModel.Create(config);
-        model.Initialize(3);
-        model.Scan = scan;
         int batch = 3, time = 23;
-        var random = new Random(4);
-        var text = Enumerable.Range(0, batch * time).Select(_ => random.Next(11)).ToArray();
-        var whole = model.Forward(text, batch, time).ToArray();
+        var (config, model, text, whole) = ModelAndText(architecture, cell, conv, scan, dim: 16, batch, time, seed: 3);
 
         var state = new RecurrentState(config, batch);
         int v = config.VocabularySize, start = 0;
@@ -53,14 +47,9 @@ public class RecurrentStateTests
     [MemberData(nameof(Models))]
     public void PrefillThenStepsEqualOneForward(Architecture architecture, RecurrentCell cell, int conv, ScanAlgorithm scan)
     {
-        var config = new ModelConfig(architecture, cell, VocabularySize: 11, Dim: 40, Layers: 2, Expansion: 1.5, ConvKernel: conv, MlpMultiplier: 2);
-        var model = LanguageModel.Create(config);
-        model.Initialize(5);
-        model.Scan = scan;
-        int batch = 3, time = 20, prompt = 6, v = config.VocabularySize;
-        var random = new Random(6);
-        var text = Enumerable.Range(0, batch * time).Select(_ => random.Next(v)).ToArray();
-        var whole = model.Forward(text, batch, time).ToArray();
+        int batch = 3, time = 20, prompt = 6;
+        var (config, model, text, whole) = ModelAndText(architecture, cell, conv, scan, dim: 40, batch, time, seed: 5);
+        int v = config.VocabularySize;
 
         var state = new RecurrentState(config, batch);
         var input = new int[batch * prompt];
@@ -75,6 +64,19 @@ public class RecurrentStateTests
             for (int b = 0; b < batch; b++)
                 TestData.AssertClose(whole.AsSpan((b * time + t) * v, v), logits.Slice(b * v, v), 1e-4, 1e-4, $"stream {b}, character {t}");
         }
+    }
+
+    /// <summary>A model of the given kind, a random text [batch, time] and the logits of one forward over all of it.</summary>
+    static (ModelConfig Config, LanguageModel Model, int[] Text, float[] Whole) ModelAndText(Architecture architecture, RecurrentCell cell,
+        int conv, ScanAlgorithm scan, int dim, int batch, int time, int seed)
+    {
+        var config = new ModelConfig(architecture, cell, VocabularySize: 11, Dim: dim, Layers: 2, Expansion: 1.5, ConvKernel: conv, MlpMultiplier: 2);
+        var model = LanguageModel.Create(config);
+        model.Initialize((ulong)seed);
+        model.Scan = scan;
+        var random = new Random(seed + 1);
+        var text = Enumerable.Range(0, batch * time).Select(_ => random.Next(config.VocabularySize)).ToArray();
+        return (config, model, text, model.Forward(text, batch, time).ToArray());
     }
 
     [Fact]
