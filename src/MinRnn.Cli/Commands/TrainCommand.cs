@@ -18,7 +18,7 @@ internal static class TrainCommand
         var preset = Add(command, new Option<string?>("--preset") { Description = $"Starting point: {string.Join(", ", Preset.All.Select(p => $"{p.Name} ({p.Description})"))}. Default: {Preset.Quick.Name}." });
         var data = Add(command, new Option<string?>("--data") { Description = "UTF-8 text file to train on. Default: Tiny Shakespeare, downloaded once and cached." });
         var output = Add(command, new Option<string?>("--out") { Description = "Directory for checkpoints, metrics.jsonl and loss.png. Default: runs/<preset>." });
-        var resume = Add(command, new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint (same data and configuration; --steps and --eval-every may grow)." });
+        var resume = Add(command, new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint (same data and configuration; --steps, --decay-steps, --eval-every and --patience may change)." });
         var skipNonFinite = Add(command, new Option<bool>("--skip-nonfinite") { Description = "Skip a step whose loss or gradient is NaN or infinite (counted and reported) instead of stopping the run." });
         var threads = Add(command, new Option<int?>("--threads") { Description = "Threads to use. Default: all processors." });
         var cell = Add(command, new Option<string?>("--cell") { Description = "Recurrent cell: mingru or minlstm; gru or lstm (plain architecture, trained by backpropagation through time)." });
@@ -35,6 +35,8 @@ internal static class TrainCommand
         var lr = Add(command, new Option<double?>("--lr") { Description = "Peak learning rate (AdamW)." });
         var minLr = Add(command, new Option<double?>("--min-lr") { Description = "Learning rate at the end of the cosine decay." });
         var warmup = Add(command, new Option<int?>("--warmup") { Description = "Steps of linear learning-rate warm-up." });
+        var decaySteps = Add(command, new Option<int?>("--decay-steps") { Description = "Step at which the cosine decay reaches --min-lr, which holds after it (0: the last step)." });
+        var patience = Add(command, new Option<int?>("--patience") { Description = "Stop early once the best validation loss is this many steps old (0: off)." });
         var weightDecay = Add(command, new Option<double?>("--weight-decay") { Description = "AdamW decoupled weight decay (weights only)." });
         var clip = Add(command, new Option<double?>("--clip") { Description = "Global gradient-norm clip (0: off)." });
         var evalEvery = Add(command, new Option<int?>("--eval-every") { Description = "Steps between validation evaluations and checkpoints." });
@@ -50,6 +52,7 @@ internal static class TrainCommand
                 Conv = parsed.GetValue(conv), Mlp = parsed.GetValue(mlp), Dropout = parsed.GetValue(dropout),
                 Batch = parsed.GetValue(batch), Context = parsed.GetValue(context), Steps = parsed.GetValue(steps),
                 LearningRate = parsed.GetValue(lr), MinLearningRate = parsed.GetValue(minLr), Warmup = parsed.GetValue(warmup),
+                DecaySteps = parsed.GetValue(decaySteps), Patience = parsed.GetValue(patience),
                 WeightDecay = parsed.GetValue(weightDecay), Clip = parsed.GetValue(clip), EvalEvery = parsed.GetValue(evalEvery),
                 Seed = parsed.GetValue(seed),
             };

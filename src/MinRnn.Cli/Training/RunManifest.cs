@@ -15,8 +15,11 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
 {
     public const string FileName = "run.json";
 
-    /// <summary>The options that a resumed run may change: how long to train and how often to evaluate.</summary>
-    static readonly string[] Extendable = ["steps", "eval_every"];
+    /// <summary>
+    /// The options that a resumed run may change: how long to train and decay, how often to evaluate and when to stop early.
+    /// The steps already taken stay as they were.
+    /// </summary>
+    static readonly string[] Extendable = ["steps", "decay_steps", "eval_every", "patience"];
 
     public void Save(string directory) => AtomicFile.Write(Path.Combine(directory, FileName), stream =>
     {
@@ -47,10 +50,13 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
             string Get(string key) => t.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"no training.{key}");
             int Int(string key) => int.Parse(Get(key), CultureInfo.InvariantCulture);
             double Real(string key) => double.Parse(Get(key), CultureInfo.InvariantCulture);
+            // Settings added after the first release: a manifest without them ran with their default, 0.
+            int Optional(string key) => t.ContainsKey(key) ? Int(key) : 0;
             var training = new TrainingOptions
             {
                 Batch = Int("batch"), Context = Int("context"), Steps = Int("steps"), LearningRate = Real("lr"),
-                MinLearningRate = Real("min_lr"), WarmupSteps = Int("warmup"), WeightDecay = Real("weight_decay"),
+                MinLearningRate = Real("min_lr"), WarmupSteps = Int("warmup"), DecaySteps = Optional("decay_steps"),
+                Patience = Optional("patience"), WeightDecay = Real("weight_decay"),
                 Clip = Real("clip"), EvalEvery = Int("eval_every"), Seed = ulong.Parse(Get("seed"), CultureInfo.InvariantCulture),
             };
             var data = root.GetProperty("data");
@@ -93,6 +99,7 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
     {
         ["batch"] = Invariant(t.Batch), ["context"] = Invariant(t.Context), ["steps"] = Invariant(t.Steps),
         ["lr"] = Invariant(t.LearningRate), ["min_lr"] = Invariant(t.MinLearningRate), ["warmup"] = Invariant(t.WarmupSteps),
+        ["decay_steps"] = Invariant(t.DecaySteps), ["patience"] = Invariant(t.Patience),
         ["weight_decay"] = Invariant(t.WeightDecay), ["clip"] = Invariant(t.Clip), ["eval_every"] = Invariant(t.EvalEvery),
         ["seed"] = t.Seed.ToString(CultureInfo.InvariantCulture),
     };

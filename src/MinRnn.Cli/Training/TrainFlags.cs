@@ -21,6 +21,8 @@ internal sealed record TrainFlags
     public double? LearningRate { get; init; }
     public double? MinLearningRate { get; init; }
     public int? Warmup { get; init; }
+    public int? DecaySteps { get; init; }
+    public int? Patience { get; init; }
     public double? WeightDecay { get; init; }
     public double? Clip { get; init; }
     public int? EvalEvery { get; init; }
@@ -50,6 +52,8 @@ internal sealed record TrainFlags
             LearningRate = LearningRate ?? baseline.LearningRate,
             MinLearningRate = MinLearningRate ?? baseline.MinLearningRate,
             WarmupSteps = Warmup ?? baseline.WarmupSteps,
+            DecaySteps = DecaySteps ?? baseline.DecaySteps,
+            Patience = Patience ?? baseline.Patience,
             WeightDecay = WeightDecay ?? baseline.WeightDecay,
             Clip = Clip ?? baseline.Clip,
             EvalEvery = EvalEvery ?? baseline.EvalEvery,

@@ -52,7 +52,9 @@ internal static class TrainingRun
         Console.WriteLine($"model     {Describe(config)}, {model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters");
         Console.WriteLine($"data      {corpus.Source}: {corpus.Length.ToString("N0", CultureInfo.InvariantCulture)} characters, vocabulary {corpus.Vocabulary.Count}, " +
                           $"train {corpus.TrainLength.ToString("N0", CultureInfo.InvariantCulture)} / validation {(corpus.Length - corpus.TrainLength).ToString("N0", CultureInfo.InvariantCulture)}");
-        Console.WriteLine($"training  {options.Steps} steps of {options.Batch} x {options.Context}, lr {options.LearningRate} → {options.MinLearningRate}, " +
+        string decay = options.DecaySteps > 0 ? $" by step {options.DecaySteps}" : "";
+        string patience = options.Patience > 0 ? $", early stop after {options.Patience} steps without a better validation loss" : "";
+        Console.WriteLine($"training  {options.Steps} steps of {options.Batch} x {options.Context}, lr {options.LearningRate} → {options.MinLearningRate}{decay}{patience}, " +
                           $"{Parallelism.Threads} thread{(Parallelism.Threads == 1 ? "" : "s")}, peak memory ≈ {MemoryEstimate.Format(bytes)}");
         if (bytes > available)
             throw new UsageException($"this configuration needs about {MemoryEstimate.Format(bytes)} but only {MemoryEstimate.Format(available)} is available; lower --batch, --context or the model size.");
@@ -79,7 +81,9 @@ internal static class TrainingRun
         manifest.Save(outDirectory);
         if (trainer.Finished)
         {
-            Console.WriteLine($"the run in {outDirectory} has already taken its {options.Steps} steps; pass a larger --steps to continue.");
+            Console.WriteLine(trainer.StoppedEarly
+                ? $"the run in {outDirectory} stopped early at step {trainer.Step} (best validation loss at step {trainer.BestStep}); pass a larger --patience, or 0, to continue."
+                : $"the run in {outDirectory} has already taken its {options.Steps} steps; pass a larger --steps to continue.");
             return 0;
         }
 
@@ -123,6 +127,8 @@ internal static class TrainingRun
             if (stop.Requested is null)
             {
                 string skipped = trainer.SkippedSteps > 0 ? $"; {trainer.SkippedSteps} steps skipped for a non-finite loss or gradient" : "";
+                if (trainer.StoppedEarly)
+                    progress.Message($"stopped early at step {trainer.Step} of {options.Steps}: no better validation loss in the {options.Patience} steps since the best");
                 progress.Message($"best validation loss {trainer.BestValidationLoss:F4} ({trainer.BestValidationLoss / Math.Log(2):F3} bits/char) at step {trainer.BestStep}; " +
                                  $"{ProgressLine.Duration(trainer.Elapsed)}{skipped}; checkpoints in {outDirectory}");
             }
@@ -188,7 +194,7 @@ internal static class TrainingRun
                 throw new UsageException($"--preset {name} differs from the run in {directory} ({saved.Preset}); a resumed run keeps its configuration.");
             var wanted = saved with { Model = request.Flags.Apply(saved.Model), Training = request.Flags.Apply(saved.Training) };
             if (saved.FirstDifference(wanted, allowExtension: true) is { } difference)
-                throw new UsageException($"a resumed run keeps its configuration, but {difference} (only --steps and --eval-every may change).");
+                throw new UsageException($"a resumed run keeps its configuration, but {difference} (only --steps, --decay-steps, --eval-every and --patience may change).");
             return (Validate(wanted), directory);
         }
         var preset = Preset.Find(request.Preset ?? Preset.Quick.Name)

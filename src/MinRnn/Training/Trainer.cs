@@ -66,11 +66,18 @@ public sealed class Trainer
     /// <summary>Steps skipped so far because of a non-finite loss or gradient (see <see cref="SkipNonFinite"/>).</summary>
     public int SkippedSteps { get; private set; }
 
-    /// <summary>Whether all steps are done.</summary>
-    public bool Finished => Step >= options.Steps;
+    /// <summary>Whether all steps are done, or the run has <see cref="StoppedEarly"/>.</summary>
+    public bool Finished => Step >= options.Steps || StoppedEarly;
+
+    /// <summary>
+    /// Whether early stopping ends the run: <see cref="TrainingOptions.Patience"/> is on and the best validation loss is
+    /// that many steps old. The step that reaches it is evaluated (<see cref="EvaluationDue"/>), and a new best there
+    /// continues the run.
+    /// </summary>
+    public bool StoppedEarly => options.Patience > 0 && BestStep > 0 && Step - BestStep >= options.Patience;
 
     /// <summary>Whether the validation loss is due after the step just taken.</summary>
-    public bool EvaluationDue => Step % options.EvalEvery == 0 || Step == options.Steps;
+    public bool EvaluationDue => Step % options.EvalEvery == 0 || Step == options.Steps || StoppedEarly;
 
     /// <summary>Takes one optimisation step.</summary>
     /// <exception cref="NotFiniteNumberException">The loss or the gradient is NaN or infinite and <see cref="SkipNonFinite"/>

@@ -11,10 +11,17 @@ public sealed record TrainingOptions
     public int Steps { get; init; } = 2000;
     /// <summary>Peak learning rate (AdamW).</summary>
     public double LearningRate { get; init; } = 1e-3;
-    /// <summary>Learning rate at the last step of the cosine decay.</summary>
+    /// <summary>Learning rate at the end of the cosine decay, and after it.</summary>
     public double MinLearningRate { get; init; } = 1e-4;
     /// <summary>Steps of linear warm-up.</summary>
     public int WarmupSteps { get; init; } = 100;
+    /// <summary>The step at which the cosine decay reaches <see cref="MinLearningRate"/>; 0 means the last step.</summary>
+    public int DecaySteps { get; init; }
+    /// <summary>
+    /// Early stopping: the run ends, after an evaluation, once the best validation loss is this many steps old;
+    /// 0 turns it off.
+    /// </summary>
+    public int Patience { get; init; }
     /// <summary>AdamW decoupled weight decay (matrices and embeddings only).</summary>
     public double WeightDecay { get; init; } = 0.1;
     /// <summary>Global gradient-norm clip; 0 turns clipping off.</summary>
@@ -34,6 +41,9 @@ public sealed record TrainingOptions
         if (!(MinLearningRate >= 0 && MinLearningRate <= LearningRate))
             throw new ArgumentException($"--min-lr must be between 0 and --lr ({LearningRate}), got {MinLearningRate}.");
         if (WarmupSteps < 0) throw new ArgumentException($"--warmup must be 0 or more, got {WarmupSteps}.");
+        if (DecaySteps < 0 || (DecaySteps > 0 && DecaySteps <= WarmupSteps))
+            throw new ArgumentException($"--decay-steps must be 0 (the last step) or after the warm-up of {WarmupSteps} steps, got {DecaySteps}.");
+        if (Patience < 0) throw new ArgumentException($"--patience must be 0 (off) or a number of steps, got {Patience}.");
         if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentException($"--weight-decay must be 0 or more, got {WeightDecay}.");
         if (!(Clip >= 0 && double.IsFinite(Clip))) throw new ArgumentException($"--clip must be 0 (off) or positive, got {Clip}.");
         if (EvalEvery < 1) throw new ArgumentException($"--eval-every must be at least 1, got {EvalEvery}.");
@@ -42,5 +52,5 @@ public sealed record TrainingOptions
     }
 
     /// <summary>The schedule these options describe.</summary>
-    public LearningRateSchedule Schedule => new(LearningRate, MinLearningRate, WarmupSteps, Steps);
+    public LearningRateSchedule Schedule => new(LearningRate, MinLearningRate, WarmupSteps, DecaySteps > 0 ? DecaySteps : Steps);
 }

@@ -62,6 +62,43 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void PatienceStopsTheRunEarlyAndAResumeSaysSoUntilThePatienceGrows()
+    {
+        // A learning rate far too high makes the validation loss wander, so it soon stops improving.
+        var run = CliRunner.Run("train", "--data", corpus, "--out", Out("run"), "--dim", "16", "--layers", "1", "--batch", "4", "--context", "32",
+            "--threads", "1", "--lr", "0.5", "--min-lr", "0.5", "--steps", "200", "--eval-every", "1", "--patience", "3");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("early stop after 3 steps", run.Output);
+        Assert.Contains("stopped early at step", run.Output);
+        int stoppedAt = Checkpoint.Load(Path.Combine(Out("run"), "last.safetensors")).GetInt("step")!.Value;
+        Assert.True(stoppedAt < 200);
+
+        var again = CliRunner.Run("train", "--data", corpus, "--out", Out("run"), "--resume");
+        Assert.True(again.ExitCode == 0, again.Error);
+        Assert.Contains($"stopped early at step {stoppedAt}", again.Output);
+
+        var longer = CliRunner.Run("train", "--data", corpus, "--out", Out("run"), "--resume", "--patience", "0", "--steps", $"{stoppedAt + 2}");
+        Assert.True(longer.ExitCode == 0, longer.Error);
+        Assert.Equal(stoppedAt + 2, Checkpoint.Load(Path.Combine(Out("run"), "last.safetensors")).GetInt("step"));
+    }
+
+    [Fact]
+    public void ARunSavedWithoutDecayAndPatienceSettingsResumesAndMayTakeThemOn()
+    {
+        Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);
+        // run.json as the first release wrote it: no decay_steps and no patience.
+        string manifest = Path.Combine(Out("run"), "run.json");
+        var lines = File.ReadAllLines(manifest);
+        File.WriteAllLines(manifest, lines.Where(l => !l.Contains("\"decay_steps\"") && !l.Contains("\"patience\"")));
+        Assert.NotEqual(lines.Length, File.ReadAllLines(manifest).Length);
+
+        var resumed = CliRunner.Run("train", "--data", corpus, "--out", Out("run"), "--resume", "--steps", "16", "--decay-steps", "50", "--threads", "1");
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Equal(16, Checkpoint.Load(Path.Combine(Out("run"), "last.safetensors")).GetInt("step"));
+        Assert.Contains("\"decay_steps\": \"50\"", File.ReadAllText(manifest));
+    }
+
+    [Fact]
     public void BadDataIsOneLineAndNonZero()
     {
         CliRunner.AssertOneLineError(CliRunner.Run(["train", "--data", Out("missing.txt"), "--out", Out("x"), .. Tiny]), 1, "missing.txt");
@@ -84,6 +121,8 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     [InlineData("--preset", "huge", "unknown preset")]
     [InlineData("--cell", "gru2", "--cell")]
     [InlineData("--arch", "transformer", "--arch")]
+    [InlineData("--decay-steps", "-3", "--decay-steps")]
+    [InlineData("--patience", "-1", "--patience")]
     public void InvalidFlagsAreUsageErrors(string flag, string value, string fragment)
     {
         CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), flag, value), 2, fragment);
