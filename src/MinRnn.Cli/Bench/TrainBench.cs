@@ -46,7 +46,7 @@ internal static class TrainBench
             long tokens = (long)options.Batch * options.Context;
             double gflops = model.TrainingFlopsPerToken * (double)tokens / step / 1e9;
             yield return new Result(preset.Name, cell.DisplayName(), model.ParameterCount, step * 1e3, tokens / step, gflops,
-                100 * gflops / peakGflops, model.EstimateTrainingBytes(options.Batch, options.Context));
+                100 * gflops / peakGflops, Trainer.EstimateBytes(model, options));
         }
     }
 

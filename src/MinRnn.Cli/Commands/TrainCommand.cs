@@ -39,6 +39,7 @@ internal static class TrainCommand
         var patience = Add(command, new Option<int?>("--patience") { Description = "Stop early once the best validation loss is this many steps old (0: off)." });
         var weightDecay = Add(command, new Option<double?>("--weight-decay") { Description = "AdamW decoupled weight decay (weights only)." });
         var clip = Add(command, new Option<double?>("--clip") { Description = "Global gradient-norm clip (0: off)." });
+        var ema = Add(command, new Option<double?>("--ema") { Description = "Evaluate and save a moving average of the weights with this decay, e.g. 0.995 (0: off, the last weights)." });
         var evalEvery = Add(command, new Option<int?>("--eval-every") { Description = "Steps between validation evaluations and checkpoints." });
         var seed = Add(command, new Option<ulong?>("--seed") { Description = "Seed of initialisation, sampling and dropout." });
 
@@ -53,7 +54,7 @@ internal static class TrainCommand
                 Batch = parsed.GetValue(batch), Context = parsed.GetValue(context), Steps = parsed.GetValue(steps),
                 LearningRate = parsed.GetValue(lr), MinLearningRate = parsed.GetValue(minLr), Warmup = parsed.GetValue(warmup),
                 DecaySteps = parsed.GetValue(decaySteps), Patience = parsed.GetValue(patience),
-                WeightDecay = parsed.GetValue(weightDecay), Clip = parsed.GetValue(clip), EvalEvery = parsed.GetValue(evalEvery),
+                WeightDecay = parsed.GetValue(weightDecay), Clip = parsed.GetValue(clip), Ema = parsed.GetValue(ema), EvalEvery = parsed.GetValue(evalEvery),
                 Seed = parsed.GetValue(seed),
             };
             if (parsed.GetValue(threads) is { } t && (t < 1 || t > 256)) throw new UsageException($"--threads must be between 1 and 256, got {t}.");

@@ -52,12 +52,13 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
             double Real(string key) => double.Parse(Get(key), CultureInfo.InvariantCulture);
             // Settings added after the first release: a manifest without them ran with their default, 0.
             int Optional(string key) => t.ContainsKey(key) ? Int(key) : 0;
+            double OptionalReal(string key) => t.ContainsKey(key) ? Real(key) : 0;
             var training = new TrainingOptions
             {
                 Batch = Int("batch"), Context = Int("context"), Steps = Int("steps"), LearningRate = Real("lr"),
                 MinLearningRate = Real("min_lr"), WarmupSteps = Int("warmup"), DecaySteps = Optional("decay_steps"),
                 Patience = Optional("patience"), WeightDecay = Real("weight_decay"),
-                Clip = Real("clip"), EvalEvery = Int("eval_every"), Seed = ulong.Parse(Get("seed"), CultureInfo.InvariantCulture),
+                Clip = Real("clip"), EmaDecay = OptionalReal("ema"), EvalEvery = Int("eval_every"), Seed = ulong.Parse(Get("seed"), CultureInfo.InvariantCulture),
             };
             var data = root.GetProperty("data");
             return new RunManifest(root.GetProperty("preset").GetString()!, model, training,
@@ -100,7 +101,7 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
         ["batch"] = Invariant(t.Batch), ["context"] = Invariant(t.Context), ["steps"] = Invariant(t.Steps),
         ["lr"] = Invariant(t.LearningRate), ["min_lr"] = Invariant(t.MinLearningRate), ["warmup"] = Invariant(t.WarmupSteps),
         ["decay_steps"] = Invariant(t.DecaySteps), ["patience"] = Invariant(t.Patience),
-        ["weight_decay"] = Invariant(t.WeightDecay), ["clip"] = Invariant(t.Clip), ["eval_every"] = Invariant(t.EvalEvery),
+        ["weight_decay"] = Invariant(t.WeightDecay), ["clip"] = Invariant(t.Clip), ["ema"] = Invariant(t.EmaDecay), ["eval_every"] = Invariant(t.EvalEvery),
         ["seed"] = t.Seed.ToString(CultureInfo.InvariantCulture),
     };
 

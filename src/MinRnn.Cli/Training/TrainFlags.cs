@@ -25,6 +25,7 @@ internal sealed record TrainFlags
     public int? Patience { get; init; }
     public double? WeightDecay { get; init; }
     public double? Clip { get; init; }
+    public double? Ema { get; init; }
     public int? EvalEvery { get; init; }
     public ulong? Seed { get; init; }
 
@@ -56,6 +57,7 @@ internal sealed record TrainFlags
             Patience = Patience ?? baseline.Patience,
             WeightDecay = WeightDecay ?? baseline.WeightDecay,
             Clip = Clip ?? baseline.Clip,
+            EmaDecay = Ema ?? baseline.EmaDecay,
             EvalEvery = EvalEvery ?? baseline.EvalEvery,
             Seed = Seed ?? baseline.Seed,
         };

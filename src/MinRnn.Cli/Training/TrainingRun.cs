@@ -48,13 +48,14 @@ internal static class TrainingRun
         if (!restore) model.Initialize(manifest.Training.Seed);
 
         var options = manifest.Training;
-        long bytes = model.EstimateTrainingBytes(options.Batch, options.Context);
+        long bytes = Trainer.EstimateBytes(model, options);
         Console.WriteLine($"model     {Describe(config)}, {model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters");
         Console.WriteLine($"data      {corpus.Source}: {corpus.Length.ToString("N0", CultureInfo.InvariantCulture)} characters, vocabulary {corpus.Vocabulary.Count}, " +
                           $"train {corpus.TrainLength.ToString("N0", CultureInfo.InvariantCulture)} / validation {(corpus.Length - corpus.TrainLength).ToString("N0", CultureInfo.InvariantCulture)}");
         string decay = options.DecaySteps > 0 ? $" by step {options.DecaySteps}" : "";
         string patience = options.Patience > 0 ? $", early stop after {options.Patience} steps without a better validation loss" : "";
-        Console.WriteLine($"training  {options.Steps} steps of {options.Batch} x {options.Context}, lr {options.LearningRate} → {options.MinLearningRate}{decay}{patience}, " +
+        string ema = options.EmaDecay > 0 ? $", weights averaged (EMA {options.EmaDecay.ToString(CultureInfo.InvariantCulture)})" : "";
+        Console.WriteLine($"training  {options.Steps} steps of {options.Batch} x {options.Context}, lr {options.LearningRate} → {options.MinLearningRate}{decay}{patience}{ema}, " +
                           $"{Parallelism.Threads} thread{(Parallelism.Threads == 1 ? "" : "s")}, peak memory ≈ {MemoryEstimate.Format(bytes)}");
         if (bytes > available)
             throw new UsageException($"this configuration needs about {MemoryEstimate.Format(bytes)} but only {MemoryEstimate.Format(available)} is available; lower --batch, --context or the model size.");
@@ -119,7 +120,7 @@ internal static class TrainingRun
                 metrics.Write(evaluation, trainer.Elapsed);
                 progress.Update(evaluation);
                 var extra = Extra(evaluation.Step, options.Context, evaluation.ValidationLoss);
-                if (evaluation.IsBest) Save(BestFile, () => Checkpoint.Save(Path.Combine(outDirectory, BestFile), model, corpus.Vocabulary, extra));
+                if (evaluation.IsBest) SaveModel(BestFile, extra);
                 SaveResumePoint(extra);
                 LossPlot.Save(Path.Combine(outDirectory, LossPlot.FileName), title, metrics.History);
             }
@@ -142,9 +143,13 @@ internal static class TrainingRun
         void SaveResumePoint(Dictionary<string, string> extra)
         {
             Save(StateFile, () => TrainingCheckpoint.Save(statePath, trainer, model));
-            Save(LastFile, () => Checkpoint.Save(lastPath, model, corpus.Vocabulary, extra));
+            SaveModel(LastFile, extra);
             savedStep = trainer.Step;
         }
+
+        // A model file holds the weights the run evaluates: the moving average when --ema is on.
+        void SaveModel(string file, Dictionary<string, string> extra) =>
+            Save(file, () => trainer.WithEvaluatedWeights(() => Checkpoint.Save(Path.Combine(outDirectory, file), model, corpus.Vocabulary, extra)));
 
         // One line that names the file and keeps the cause (disk full, permission denied).
         void Save(string file, Action save)

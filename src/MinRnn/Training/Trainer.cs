@@ -7,9 +7,10 @@ namespace MinRnn.Training;
 
 /// <summary>
 /// The training loop's state and one step of it: sample windows, forward, cross-entropy, backward,
-/// clip, AdamW with the scheduled learning rate. Everything that decides the next step — the
-/// parameters, the optimiser moments, the step count and the sampler's state — is in
-/// <see cref="TrainerState"/>, so a run resumed from it continues bit for bit.
+/// clip, AdamW with the scheduled learning rate, then the moving average of the weights when it is on.
+/// Everything that decides the next step — the parameters, the optimiser moments, the average, the step
+/// count and the sampler's state (<see cref="TrainerState"/>) — is what <see cref="TrainingCheckpoint"/>
+/// saves, so a run resumed from it continues bit for bit.
 /// </summary>
 public sealed class Trainer
 {
@@ -21,6 +22,7 @@ public sealed class Trainer
     readonly int[] inputs, targets;
     readonly float[] dLogits;
     readonly Memory<float>[] gradients;
+    readonly WeightAverage? average;
     readonly Stopwatch clock = Stopwatch.StartNew();
     TimeSpan elapsedBefore;
 
@@ -42,8 +44,16 @@ public sealed class Trainer
         inputs = new int[rows];
         targets = new int[rows];
         dLogits = new float[(long)rows * model.Config.VocabularySize];
+        if (options.EmaDecay > 0) average = new WeightAverage(model.Parameters, options.EmaDecay);
         BestValidationLoss = double.PositiveInfinity;
     }
+
+    /// <summary>
+    /// The bytes a run of <paramref name="options"/> holds at its peak: the model's training buffers
+    /// (<see cref="LanguageModel.EstimateTrainingBytes"/>) and, with the moving average, its two copies of the parameters.
+    /// </summary>
+    public static long EstimateBytes(LanguageModel model, TrainingOptions options) =>
+        model.EstimateTrainingBytes(options.Batch, options.Context) + (options.EmaDecay > 0 ? 2 * sizeof(float) * model.ParameterCount : 0);
 
     /// <summary>Steps taken so far.</summary>
     public int Step { get; private set; }
@@ -114,6 +124,7 @@ public sealed class Trainer
             var p = model.Parameters[i];
             AdamW.Step(p.Value, p.Gradient, firstMoments[i], secondMoments[i], step, adam, p.Decay);
         }
+        average?.Update(step);
         Step = step;
         return Report(step, loss, lr, norm, start, skipped: false);
     }
@@ -131,14 +142,33 @@ public sealed class Trainer
     StepReport Report(int step, double loss, double lr, double norm, long start, bool skipped) =>
         new(step, options.Steps, loss, lr, norm, options.Batch * options.Context / Stopwatch.GetElapsedTime(start).TotalSeconds, Elapsed, skipped);
 
-    /// <summary>Runs spec §4's validation and updates the best loss.</summary>
+    /// <summary>
+    /// The moving average of the weights (<see cref="TrainingOptions.EmaDecay"/>), or null when the last iterate is
+    /// what the run evaluates and saves.
+    /// </summary>
+    public WeightAverage? Average => average;
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with the model holding the weights the run evaluates and saves: the moving
+    /// average when there is one (the training values are put back after it), else the parameters as they are.
+    /// </summary>
+    public T WithEvaluatedWeights<T>(Func<T> action) => average is null ? action() : average.WithAverage(action);
+
+    /// <summary>Runs <paramref name="action"/> with the model holding the weights the run evaluates and saves.</summary>
+    public void WithEvaluatedWeights(Action action) => WithEvaluatedWeights(() =>
+    {
+        action();
+        return true;
+    });
+
+    /// <summary>Runs spec §4's validation of the evaluated weights (see <see cref="WithEvaluatedWeights"/>) and updates the best loss.</summary>
     /// <exception cref="NotFiniteNumberException">The network produced NaN or infinity on the validation windows.</exception>
     public EvalReport Evaluate()
     {
         double loss;
         try
         {
-            loss = Evaluator.ValidationLoss(model, validation, options.Batch);
+            loss = WithEvaluatedWeights(() => Evaluator.ValidationLoss(model, validation, options.Batch));
         }
         catch (Exception e) when (e is ArgumentException or NotFiniteNumberException)
         {

@@ -7,13 +7,13 @@ namespace MinRnn.Training;
 /// <summary>
 /// Everything a resumed run needs, in one file so that it is replaced in one atomic rename: the
 /// parameters ("model.NAME"), AdamW's two moments of every parameter ("optimizer.m.NAME",
-/// "optimizer.v.NAME") and, in the metadata, the step, the sampler's state, the best validation loss,
+/// "optimizer.v.NAME"), the moving average of the weights when the run keeps one ("average.NAME") and, in the metadata, the step, the sampler's state, the best validation loss,
 /// the elapsed time and the count of skipped steps. A process killed between writing this file and the
 /// model file beside it therefore still resumes exactly.
 /// </summary>
 public static class TrainingCheckpoint
 {
-    const string FormatTag = "minrnn-training-state/2";
+    const string FormatTag = "minrnn-training-state/2", AveragePrefix = "average.";
 
     /// <summary>Writes the trainer's state atomically to <paramref name="path"/>.</summary>
     public static void Save(string path, Trainer trainer, LanguageModel model)
@@ -37,6 +37,7 @@ public static class TrainingCheckpoint
             tensors.Add(new NamedTensor("model." + p.Name, p.Shape, p.Value));
             tensors.Add(new NamedTensor("optimizer.m." + p.Name, p.Shape, moments[i].First));
             tensors.Add(new NamedTensor("optimizer.v." + p.Name, p.Shape, moments[i].Second));
+            if (trainer.Average is { } average) tensors.Add(new NamedTensor(AveragePrefix + p.Name, p.Shape, average.Values[i]));
         }
         SafetensorsWriter.WriteFile(path, tensors, metadata);
     }
@@ -49,13 +50,16 @@ public static class TrainingCheckpoint
         string name = Path.GetFileName(path);
         if (!file.Metadata.TryGetValue(Checkpoint.FormatKey, out var format) || format != FormatTag)
             throw new InvalidDataException($"{name}: not a MinRnn training state (expected format \"{FormatTag}\").");
-        file.CheckTensors(model.Parameters.SelectMany(p => new[] { ("model." + p.Name, p.Shape), ("optimizer.m." + p.Name, p.Shape), ("optimizer.v." + p.Name, p.Shape) }));
+        var average = trainer.Average;
+        file.CheckTensors(model.Parameters.SelectMany(p => new[] { ("model." + p.Name, p.Shape), ("optimizer.m." + p.Name, p.Shape), ("optimizer.v." + p.Name, p.Shape) }
+            .Concat(average is null ? [] : [(AveragePrefix + p.Name, p.Shape)])));
         var moments = trainer.Moments;
         for (int i = 0; i < model.Parameters.Count; i++)
         {
             file.ReadTensor("model." + model.Parameters[i].Name, model.Parameters[i].Value);
             file.ReadTensor("optimizer.m." + model.Parameters[i].Name, moments[i].First);
             file.ReadTensor("optimizer.v." + model.Parameters[i].Name, moments[i].Second);
+            if (average is not null) file.ReadTensor(AveragePrefix + model.Parameters[i].Name, average.Values[i]);
         }
         string Get(string key) => file.Metadata.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{name}: metadata has no \"{key}\".");
         T Parse<T>(string key) where T : IParsable<T> =>

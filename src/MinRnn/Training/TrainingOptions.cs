@@ -26,6 +26,11 @@ public sealed record TrainingOptions
     public double WeightDecay { get; init; } = 0.1;
     /// <summary>Global gradient-norm clip; 0 turns clipping off.</summary>
     public double Clip { get; init; } = 1.0;
+    /// <summary>
+    /// Decay β of the exponential moving average of the weights that evaluation and the saved models use
+    /// (<see cref="WeightAverage"/>); 0 turns it off, and the last iterate is evaluated.
+    /// </summary>
+    public double EmaDecay { get; init; }
     /// <summary>Steps between validation evaluations (and the last step always evaluates).</summary>
     public int EvalEvery { get; init; } = 250;
     /// <summary>Seed of initialisation, batch sampling and dropout.</summary>
@@ -46,6 +51,7 @@ public sealed record TrainingOptions
         if (Patience < 0) throw new ArgumentException($"--patience must be 0 (off) or a number of steps, got {Patience}.");
         if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentException($"--weight-decay must be 0 or more, got {WeightDecay}.");
         if (!(Clip >= 0 && double.IsFinite(Clip))) throw new ArgumentException($"--clip must be 0 (off) or positive, got {Clip}.");
+        if (!(EmaDecay >= 0 && EmaDecay < 1)) throw new ArgumentException($"--ema must be 0 (off) or a decay below 1, such as 0.995, got {EmaDecay}.");
         if (EvalEvery < 1) throw new ArgumentException($"--eval-every must be at least 1, got {EvalEvery}.");
         if ((long)Batch * Context > int.MaxValue / 8) throw new ArgumentException($"--batch x --context = {(long)Batch * Context} characters per step is too large.");
         return this;

@@ -62,6 +62,37 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void WithEmaTheCheckpointsHoldTheAveragedWeightsThatWereEvaluatedAndResumeKeepsTheAverage()
+    {
+        var run = CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), "--ema", "0.9", .. Tiny]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("weights averaged (EMA 0.9)", run.Output);
+        var evals = File.ReadLines(Path.Combine(Out("run"), "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.TryGetProperty("val_loss", out _)).ToList();
+        double last = evals[^1].GetProperty("val_loss").GetDouble();
+
+        // last.safetensors is the average, whose loss the run logged; state.safetensors keeps the training weights apart.
+        var eval = CliRunner.Run("eval", "--checkpoint", Path.Combine(Out("run"), "last.safetensors"), "--data", corpus, "--json", "--threads", "1");
+        Assert.True(eval.ExitCode == 0, eval.Error);
+        Assert.Equal(last, JsonDocument.Parse(eval.Output).RootElement.GetProperty("val_loss").GetDouble(), 1e-9);
+        using (var state = MinRnn.IO.SafetensorsFile.Open(Path.Combine(Out("run"), "state.safetensors")))
+        {
+            var saved = Checkpoint.Load(Path.Combine(Out("run"), "last.safetensors")).Model.Parameters[0];
+            var training = new float[saved.Value.Length];
+            var average = new float[saved.Value.Length];
+            state.ReadTensor("model." + saved.Name, training);
+            state.ReadTensor("average." + saved.Name, average);
+            Assert.Equal(saved.Value, average);
+            Assert.NotEqual(training, average);
+        }
+
+        var resumed = CliRunner.Run("train", "--data", corpus, "--out", Out("run"), "--resume", "--steps", "18", "--threads", "1");
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        var changed = CliRunner.Run("train", "--data", corpus, "--out", Out("run"), "--resume", "--ema", "0.5", "--steps", "24");
+        CliRunner.AssertOneLineError(changed, 2, "ema");
+    }
+
+    [Fact]
     public void PatienceStopsTheRunEarlyAndAResumeSaysSoUntilThePatienceGrows()
     {
         // A learning rate far too high makes the validation loss wander, so it soon stops improving.
@@ -83,13 +114,13 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     }
 
     [Fact]
-    public void ARunSavedWithoutDecayAndPatienceSettingsResumesAndMayTakeThemOn()
+    public void ARunSavedWithoutDecayPatienceAndAverageSettingsResumesAndMayTakeThemOn()
     {
         Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);
-        // run.json as the first release wrote it: no decay_steps and no patience.
+        // run.json as the first release wrote it: no decay_steps, no patience and no ema.
         string manifest = Path.Combine(Out("run"), "run.json");
         var lines = File.ReadAllLines(manifest);
-        File.WriteAllLines(manifest, lines.Where(l => !l.Contains("\"decay_steps\"") && !l.Contains("\"patience\"")));
+        File.WriteAllLines(manifest, lines.Where(l => !l.Contains("\"decay_steps\"") && !l.Contains("\"patience\"") && !l.Contains("\"ema\"")));
         Assert.NotEqual(lines.Length, File.ReadAllLines(manifest).Length);
 
         var resumed = CliRunner.Run("train", "--data", corpus, "--out", Out("run"), "--resume", "--steps", "16", "--decay-steps", "50", "--threads", "1");
@@ -123,6 +154,8 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     [InlineData("--arch", "transformer", "--arch")]
     [InlineData("--decay-steps", "-3", "--decay-steps")]
     [InlineData("--patience", "-1", "--patience")]
+    [InlineData("--ema", "1", "--ema")]
+    [InlineData("--ema", "-0.5", "--ema")]
     public void InvalidFlagsAreUsageErrors(string flag, string value, string fragment)
     {
         CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), flag, value), 2, fragment);

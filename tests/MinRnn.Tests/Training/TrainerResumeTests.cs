@@ -17,16 +17,19 @@ public class TrainerResumeTests
     static readonly ModelConfig Config = new(Architecture.Residual, RecurrentCell.MinLstm, Corpus.Vocabulary.Count, Dim: 12, Layers: 2,
         Expansion: 1.5, ConvKernel: 3, MlpMultiplier: 2, Dropout: 0.2f);
 
-    [Fact]
-    public void ARunStoppedAndResumedFromItsFilesEqualsAnUninterruptedRun()
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.8)]
+    public void ARunStoppedAndResumedFromItsFilesEqualsAnUninterruptedRun(double ema)
     {
-        var (straight, straightLosses) = Train(null, Options.Steps);
+        var options = Options with { EmaDecay = ema };
+        var (straight, straightLosses) = Train(null, Options.Steps, options: options);
 
         string directory = Directory.CreateTempSubdirectory("minrnn-resume").FullName;
         try
         {
-            var (_, firstLosses) = Train(null, 5, directory);
-            var (resumed, resumedLosses) = Train(LanguageModel.Create(Config), Options.Steps, directory);
+            var (_, firstLosses) = Train(null, 5, directory, options);
+            var (resumed, resumedLosses) = Train(LanguageModel.Create(Config), Options.Steps, directory, options);
             Assert.Equal(straightLosses, firstLosses.Concat(resumedLosses));
             for (int i = 0; i < straight.Parameters.Count; i++)
                 Assert.Equal(straight.Parameters[i].Value, resumed.Parameters[i].Value);
@@ -56,11 +59,11 @@ public class TrainerResumeTests
     /// Trains to <paramref name="until"/> (from a fresh model, or from the state file in <paramref name="directory"/>, which
     /// overwrites <paramref name="resumeFrom"/>'s parameters), saving the state there at the end; returns the model and the losses.
     /// </summary>
-    static (LanguageModel Model, List<double> Losses) Train(LanguageModel? resumeFrom, int until, string? directory = null)
+    static (LanguageModel Model, List<double> Losses) Train(LanguageModel? resumeFrom, int until, string? directory = null, TrainingOptions? options = null)
     {
         var model = resumeFrom ?? LanguageModel.Create(Config);
         if (resumeFrom is null) model.Initialize(Options.Seed);
-        var trainer = new Trainer(model, Corpus, Options);
+        var trainer = new Trainer(model, Corpus, options ?? Options);
         if (resumeFrom is not null) TrainingCheckpoint.Restore(Path.Combine(directory!, "state.safetensors"), trainer, model);
         var losses = new List<double>();
         while (trainer.Step < until)
