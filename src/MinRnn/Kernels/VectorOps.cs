@@ -34,6 +34,36 @@ internal static unsafe class VectorOps
         if (i < n) AddTo<SimdScalar, float>(dst + i, src + i, n - i);
     }
 
+    /// <summary>dst[i] += amount · (src[i] − dst[i]) at the current <see cref="Simd.Width"/>; no fused multiply-add, so every width gives the scalar result.</summary>
+    public static void MoveToward(Span<float> dst, ReadOnlySpan<float> src, float amount)
+    {
+        Check.Length("VectorOps.MoveToward", "src", src.Length, dst.Length);
+        fixed (float* d = dst) fixed (float* s = src)
+        {
+            switch (Simd.Width)
+            {
+                case SimdWidth.Bits512: MoveToward<Simd512, Vector512<float>>(d, s, amount, dst.Length); break;
+                case SimdWidth.Bits256: MoveToward<Simd256, Vector256<float>>(d, s, amount, dst.Length); break;
+                case SimdWidth.Bits128: MoveToward<Simd128, Vector128<float>>(d, s, amount, dst.Length); break;
+                default: MoveToward<SimdScalar, float>(d, s, amount, dst.Length); break;
+            }
+        }
+    }
+
+    /// <summary>dst[i] += amount · (src[i] − dst[i]) for i &lt; n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MoveToward<TOps, TV>(float* dst, float* src, float amount, int n) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV a = TOps.Broadcast(amount);
+        int i = 0;
+        for (; i <= n - TOps.Count; i += TOps.Count)
+        {
+            TV d = TOps.Load(dst + i);
+            TOps.Store(dst + i, TOps.Add(d, TOps.Mul(a, TOps.Sub(TOps.Load(src + i), d))));
+        }
+        if (i < n) MoveToward<SimdScalar, float>(dst + i, src + i, amount, n - i);
+    }
+
     /// <summary>x[i] *= factor for i &lt; n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Scale<TOps, TV>(float* x, float factor, int n) where TOps : struct, ISimd<TV> where TV : struct

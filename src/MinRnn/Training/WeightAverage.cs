@@ -1,3 +1,4 @@
+using MinRnn.Kernels;
 using MinRnn.Model;
 
 namespace MinRnn.Training;
@@ -39,11 +40,7 @@ public sealed class WeightAverage
     public void Update(int step)
     {
         float toward = (float)(1 - DecayAt(step));
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            float[] average = averages[i], value = parameters[i].Value;
-            for (int j = 0; j < average.Length; j++) average[j] += toward * (value[j] - average[j]);
-        }
+        for (int i = 0; i < parameters.Count; i++) VectorOps.MoveToward(averages[i], parameters[i].Value, toward);
     }
 
     /// <summary>

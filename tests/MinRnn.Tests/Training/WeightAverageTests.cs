@@ -1,3 +1,4 @@
+using MinRnn.Kernels;
 using MinRnn.Data;
 using MinRnn.Layers;
 using MinRnn.Model;
@@ -25,6 +26,27 @@ public class WeightAverageTests
         }
         Assert.Equal(2.0 / 11, average.DecayAt(1), 12);
         Assert.Equal(0.95, average.DecayAt(1000));
+    }
+
+    public static TheoryData<SimdWidth> Widths => TestData.Widths();
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void EveryVectorWidthMovesTheAverageExactlyAsTheScalarLoop(SimdWidth width)
+    {
+        var p = new Parameter("w", [37], decay: true);
+        for (int j = 0; j < 37; j++) p.Value[j] = (float)Math.Cos(j);
+        var average = new WeightAverage([p], 0.9);
+        float[] expected = [.. p.Value];
+        using var _ = Simd.Force(width);
+        for (int step = 1; step <= 5; step++)
+        {
+            for (int j = 0; j < 37; j++) p.Value[j] = (float)Math.Sin(step * 37 + j);
+            average.Update(step);
+            float toward = (float)(1 - average.DecayAt(step));
+            for (int j = 0; j < 37; j++) expected[j] += toward * (p.Value[j] - expected[j]);
+        }
+        Assert.Equal(expected, average.Values[0]);
     }
 
     [Fact]
