@@ -19,7 +19,7 @@ internal static class EvalCommand
     {
         var command = new Command("eval", "Validation loss (spec §4) and bits per character of a checkpoint.");
         var checkpoint = new Option<string>("--checkpoint") { Description = "A model file written by minrnn train.", Required = true };
-        var data = new Option<string?>("--data") { Description = "UTF-8 text whose last 10% is the validation split. Default: Tiny Shakespeare." };
+        var data = new Option<string?>("--data") { Description = "UTF-8 text whose last 10% is the validation split. Default: the data the checkpoint's run was trained on (run.json beside it), else Tiny Shakespeare." };
         var context = new Option<int?>("--context") { Description = "Window length C. Default: the context the checkpoint was trained with." };
         var batch = IntOption.InRange("--batch", "Windows evaluated at once.", 64, 1, 4096);
         var threads = IntOption.InRange("--threads", "Threads to use.", Parallelism.Threads, 1, 256);
@@ -34,7 +34,8 @@ internal static class EvalCommand
             int c = parsed.GetValue(context) ?? loaded.GetInt("context") ?? Preset.Quick.Training.Context;
             if (c < 1) throw new UsageException($"--context must be at least 1, got {c}.");
 
-            var corpus = CharCorpus.Load(TrainingData.Locate(parsed.GetValue(data), cancellation));
+            string dataPath = parsed.GetValue(data) is { } given ? given : TrainingData.ForCheckpoint(path, cancellation);
+            var corpus = CharCorpus.Load(dataPath);
             var validation = ModelTokens(corpus, loaded.Vocabulary);
             var windows = new ValidationWindows(validation, c);
             double loss = Evaluator.ValidationLoss(loaded.Model, windows, parsed.GetValue(batch));

@@ -26,7 +26,7 @@ internal static class TrainingRun
         var corpus = CharCorpus.Load(dataPath);
         string sha256 = TrainingData.Sha256(dataPath);
         var config = manifest.Model with { VocabularySize = corpus.Vocabulary.Count };
-        manifest = manifest with { Model = config, DataSource = request.Data ?? TinyShakespeare.CanonicalUrl, DataSha256 = sha256 };
+        manifest = manifest with { Model = config, DataSource = request.Data is { } given ? Path.GetFullPath(given) : TinyShakespeare.CanonicalUrl, DataSha256 = sha256 };
         corpus.EnsureFits(manifest.Training.Context);
 
         string statePath = Path.Combine(outDirectory, StateFile), lastPath = Path.Combine(outDirectory, LastFile);
@@ -85,6 +85,7 @@ internal static class TrainingRun
             Console.WriteLine(trainer.StoppedEarly
                 ? $"the run in {outDirectory} stopped early at step {trainer.Step} (best validation loss at step {trainer.BestStep}); pass a larger --patience, or 0, to continue."
                 : $"the run in {outDirectory} has already taken its {options.Steps} steps; pass a larger --steps to continue.");
+            PrintNextCommands(outDirectory);
             return 0;
         }
 
@@ -134,7 +135,11 @@ internal static class TrainingRun
                                  $"{ProgressLine.Duration(trainer.Elapsed)}{skipped}; checkpoints in {outDirectory}");
             }
         }
-        if (stop.Requested is null) return 0;
+        if (stop.Requested is null)
+        {
+            PrintNextCommands(outDirectory);
+            return 0;
+        }
         Console.Error.WriteLine($"minrnn: stopped by {stop.Requested} after step {trainer.Step}; {LastFile} and {StateFile} are saved in {outDirectory}; " +
                                 "continue with --resume.");
         return stop.ExitCode;
@@ -165,6 +170,16 @@ internal static class TrainingRun
                 throw new IOException($"could not write {file} in {outDirectory} ({e.Message.TrimEnd('.')}); {kept}.", e);
             }
         }
+    }
+
+    /// <summary>The commands that evaluate and generate from the best checkpoint of a finished run, ready to copy.</summary>
+    static void PrintNextCommands(string outDirectory)
+    {
+        string best = Path.Combine(outDirectory, BestFile);
+        if (!File.Exists(best)) return;
+        string quoted = best.Any(c => char.IsWhiteSpace(c) || c is '\'' or '"' or '$' or '&' or ';' or '(' or ')') ? $"'{best.Replace("'", "'\\''")}'" : best;
+        Console.WriteLine($"evaluate  minrnn eval --checkpoint {quoted}");
+        Console.WriteLine($"generate  minrnn generate --checkpoint {quoted} --length 500");
     }
 
     /// <summary>The nearest existing ancestor of <paramref name="directory"/> (or itself) when it is a file, else null.</summary>

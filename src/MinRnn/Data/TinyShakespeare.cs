@@ -154,7 +154,7 @@ public sealed class TinyShakespeare
     }
 
     DownloadException Failure(string reason, Exception? inner = null) =>
-        new($"could not download Tiny Shakespeare from {Url} ({reason}); pass --data FILE to train on a local text file", inner);
+        new($"could not download Tiny Shakespeare from {Url} ({reason})", inner);
 
     static string OneLine(string message) =>
         string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

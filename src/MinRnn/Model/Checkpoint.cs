@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using MinRnn.Data;
 using MinRnn.IO;
 
@@ -14,7 +15,10 @@ public sealed class Checkpoint
     /// <summary>Metadata key of the format tag.</summary>
     public const string FormatKey = "format";
     /// <summary>The format tag this version writes and reads.</summary>
-    public const string FormatTag = "minrnn-checkpoint/1";
+    public const string FormatTag = FormatPrefix + "1";
+    /// <summary>The format version this library writes; a file with a higher one comes from a newer release.</summary>
+    const int CurrentVersion = 1;
+    const string FormatPrefix = "minrnn-checkpoint/";
     /// <summary>Metadata key of the vocabulary: its characters, in id order.</summary>
     public const string VocabularyKey = "vocabulary";
 
@@ -59,7 +63,10 @@ public sealed class Checkpoint
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} does not exist.", path);
         using var file = SafetensorsFile.Open(path);
         string name = Path.GetFileName(path);
-        if (!file.Metadata.TryGetValue(FormatKey, out var format) || format != FormatTag)
+        file.Metadata.TryGetValue(FormatKey, out var format);
+        if (FormatVersion(format) is > CurrentVersion)
+            throw new InvalidDataException($"{name}: written by a newer MinRnn (format \"{format}\"); this version ({LibraryVersion}) reads \"{FormatTag}\" only, so upgrade MinRnn to load it.");
+        if (format != FormatTag)
             throw new InvalidDataException($"{name}: not a MinRnn checkpoint (metadata \"{FormatKey}\" is {(format is null ? "missing" : $"\"{format}\"")}, expected \"{FormatTag}\").");
         ModelConfig config;
         Vocabulary vocabulary;
@@ -80,4 +87,13 @@ public sealed class Checkpoint
         foreach (var p in model.Parameters) file.ReadTensor(p.Name, p.Value);
         return new Checkpoint(model, vocabulary, file.Metadata);
     }
+
+    /// <summary>The version number of a "minrnn-checkpoint/N" tag, or null for any other value.</summary>
+    static int? FormatVersion(string? format) =>
+        format is not null && format.StartsWith(FormatPrefix, StringComparison.Ordinal)
+        && int.TryParse(format.AsSpan(FormatPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int version) ? version : null;
+
+    /// <summary>This library's version, for messages.</summary>
+    static string LibraryVersion =>
+        typeof(Checkpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 }

@@ -225,4 +225,45 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         CliRunner.AssertOneLineError(
             CliRunner.Run("eval", "--checkpoint", Path.Combine(Out("run"), "best.safetensors"), "--data", Out("greek.txt")), 1, "vocabulary");
     }
+
+    [Fact]
+    public void TrainEndsWithTheCommandsThatUseItsBestCheckpoint()
+    {
+        var run = CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        string best = Path.Combine(Out("run"), "best.safetensors");
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal($"evaluate  minrnn eval --checkpoint {best}", lines[^2]);
+        Assert.Equal($"generate  minrnn generate --checkpoint {best} --length 500", lines[^1]);
+    }
+
+    [Fact]
+    public void EvalWithoutDataUsesTheDataOfTheRunAndRefusesItOnceChangedOrGone()
+    {
+        Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);
+        string best = Path.Combine(Out("run"), "best.safetensors");
+        var given = CliRunner.Run("eval", "--checkpoint", best, "--data", corpus, "--json", "--threads", "1");
+        var recorded = CliRunner.Run("eval", "--checkpoint", best, "--json", "--threads", "1");
+        Assert.True(recorded.ExitCode == 0, recorded.Error);
+        Assert.Equal(JsonDocument.Parse(given.Output).RootElement.GetProperty("val_loss").GetDouble(),
+            JsonDocument.Parse(recorded.Output).RootElement.GetProperty("val_loss").GetDouble());
+        Assert.Equal(corpus, JsonDocument.Parse(recorded.Output).RootElement.GetProperty("data").GetString());
+
+        File.AppendAllText(corpus, "one more line\n");
+        CliRunner.AssertOneLineError(CliRunner.Run("eval", "--checkpoint", best), 2, "has changed since the run");
+        File.Delete(corpus);
+        CliRunner.AssertOneLineError(CliRunner.Run("eval", "--checkpoint", best), 2, "no longer exists");
+    }
+
+    [Fact]
+    public void ACheckpointFromANewerFormatIsOneLineAndUntouched()
+    {
+        Assert.Equal(0, CliRunner.Run(["train", "--data", corpus, "--out", Out("run"), .. Tiny]).ExitCode);
+        string newer = CheckpointFiles.WithFormat(Path.Combine(Out("run"), "best.safetensors"), Out("newer.safetensors"), "minrnn-checkpoint/2");
+        byte[] before = File.ReadAllBytes(newer);
+
+        CliRunner.AssertOneLineError(CliRunner.Run("eval", "--checkpoint", newer, "--data", corpus), 1, "written by a newer MinRnn");
+        CliRunner.AssertOneLineError(CliRunner.Run("generate", "--checkpoint", newer), 1, "upgrade MinRnn");
+        Assert.Equal(before, File.ReadAllBytes(newer));
+    }
 }
