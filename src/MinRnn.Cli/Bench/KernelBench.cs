@@ -18,8 +18,8 @@ internal static class KernelBench
         var rows = new List<BenchRow> { runner.MeasurePeak() };
         rows.AddRange(Gemms(runner, "minGRU GEMM", GemmShape.Linear(Batch * Context, Width, 2 * Width)));
         rows.AddRange(Gemms(runner, "minLSTM GEMM", GemmShape.Linear(Batch * Context, Width, 3 * Width)));
-        rows.AddRange(LayerBench.Rows(runner, Layers.RecurrentCell.MinGru, Batch, Context, Width));
-        rows.AddRange(LayerBench.Rows(runner, Layers.RecurrentCell.MinLstm, Batch, Context, Width));
+        rows.AddRange(LayerBench.Rows(runner, RecurrentCell.MinGru, Batch, Context, Width));
+        rows.AddRange(LayerBench.Rows(runner, RecurrentCell.MinLstm, Batch, Context, Width));
         return new BenchReport(environment, runner.Repeat, rows);
     }
 

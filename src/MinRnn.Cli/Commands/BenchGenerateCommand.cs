@@ -55,7 +55,7 @@ internal static class BenchGenerateCommand
                                   $"{rate.ToString("N0", CultureInfo.InvariantCulture)} characters/s in total");
             }
             Parallelism.Threads = 1;
-            var single = new Generator(model, vocabulary, new SamplingOptions(), 2);
+            var single = new Generator(model, vocabulary, new SamplingOptions { Seed = 2 });
             single.Prefill(prompt);
             var one = new string[1];
             int total = parsed.GetValue(characters);
@@ -71,7 +71,7 @@ internal static class BenchGenerateCommand
     /// <summary>Median characters per second of <paramref name="streams"/> streams stepped together.</summary>
     static double CharactersPerSecond(LanguageModel model, Vocabulary vocabulary, string prompt, int streams)
     {
-        var generator = new Generator(model, vocabulary, new SamplingOptions(), 1, streams);
+        var generator = new Generator(model, vocabulary, new SamplingOptions { Seed = 1 }, streams);
         generator.Prefill(prompt);
         var output = new string[streams];
         long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;

@@ -30,51 +30,37 @@ internal static class EvalCommand
         {
             Parallelism.Threads = parsed.GetValue(threads);
             string path = parsed.GetValue(checkpoint)!;
-            var loaded = Checkpoint.Load(path);
-            int c = parsed.GetValue(context) ?? loaded.GetInt("context") ?? Preset.Quick.Training.Context;
-            if (c < 1) throw new UsageException($"--context must be at least 1, got {c}.");
-
+            var model = CharModel.Load(path);
+            if (parsed.GetValue(context) is < 1 and var c) throw new UsageException($"--context must be at least 1, got {c}.");
             string dataPath = parsed.GetValue(data) is { } given ? given : TrainingData.ForCheckpoint(path, cancellation);
-            var corpus = CharCorpus.Load(dataPath);
-            var validation = ModelTokens(corpus, loaded.Vocabulary);
-            var windows = new ValidationWindows(validation, c);
-            double loss = Evaluator.ValidationLoss(loaded.Model, windows, parsed.GetValue(batch));
-            double streaming = Evaluator.StreamingLoss(loaded.Model, validation);
+            var result = model.EvaluateFile(dataPath, parsed.GetValue(context), parsed.GetValue(batch));
 
             if (parsed.GetValue(json))
             {
                 using var writer = new Utf8JsonWriter(Console.OpenStandardOutput());
                 writer.WriteStartObject();
                 writer.WriteString("checkpoint", path);
-                writer.WriteString("data", corpus.Source);
-                writer.WriteNumber("context", c);
-                writer.WriteNumber("windows", windows.Count);
-                writer.WriteNumber("positions", windows.Positions);
-                writer.WriteNumber("val_loss", loss);
-                writer.WriteNumber("bpc", loss / Math.Log(2));
-                writer.WriteNumber("streaming_val_loss", streaming);
-                writer.WriteNumber("streaming_bpc", streaming / Math.Log(2));
+                writer.WriteString("data", dataPath);
+                writer.WriteNumber("context", result.Context);
+                writer.WriteNumber("windows", result.Windows);
+                writer.WriteNumber("positions", result.Positions);
+                writer.WriteNumber("val_loss", result.ValidationLoss);
+                writer.WriteNumber("bpc", result.BitsPerCharacter);
+                writer.WriteNumber("streaming_val_loss", result.StreamingLoss);
+                writer.WriteNumber("streaming_bpc", result.StreamingBitsPerCharacter);
                 writer.WriteEndObject();
                 writer.Flush();
                 Console.WriteLine();
             }
             else
             {
-                Console.WriteLine($"model            {TrainingRun.Describe(loaded.Model.Config)} ({path})");
-                Console.WriteLine($"data             {corpus.Source}: validation split {validation.Length.ToString("N0", CultureInfo.InvariantCulture)} characters");
-                Console.WriteLine($"validation loss  {loss:F4} nats/char, {loss / Math.Log(2):F4} bits/char ({windows.Count} windows of {c}, each from h0 = 0)");
-                Console.WriteLine($"streaming loss   {streaming:F4} nats/char, {streaming / Math.Log(2):F4} bits/char (whole split as one sequence, state carried)");
+                Console.WriteLine($"model            {TrainingRun.Describe(model.Config)} ({path})");
+                Console.WriteLine($"data             {dataPath}: validation split of {result.Windows.ToString("N0", CultureInfo.InvariantCulture)} windows of {result.Context}");
+                Console.WriteLine($"validation loss  {result.ValidationLoss:F4} nats/char, {result.BitsPerCharacter:F4} bits/char (each window from h0 = 0)");
+                Console.WriteLine($"streaming loss   {result.StreamingLoss:F4} nats/char, {result.StreamingBitsPerCharacter:F4} bits/char (whole split as one sequence, state carried)");
             }
             return Task.FromResult(0);
         });
         return command;
-    }
-
-    /// <summary>The validation split in the model's token ids (the corpus may number its characters differently).</summary>
-    static ReadOnlyMemory<int> ModelTokens(CharCorpus corpus, Vocabulary vocabulary)
-    {
-        if (corpus.Vocabulary.Characters == vocabulary.Characters) return corpus.Validation;
-        try { return vocabulary.Encode(corpus.Vocabulary.Decode(corpus.Validation.Span)); }
-        catch (ArgumentException e) { throw new InvalidDataException($"the data does not fit the checkpoint's vocabulary: {e.Message}"); }
     }
 }

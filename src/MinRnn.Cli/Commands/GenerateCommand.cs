@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Text;
-using MinRnn.Generation;
 using MinRnn.Kernels;
-using MinRnn.Model;
 
 namespace MinRnn.Cli.Commands;
 
@@ -37,39 +35,36 @@ internal static class GenerateCommand
             SamplingOptions sampling;
             try
             {
-                sampling = new SamplingOptions { Temperature = parsed.GetValue(temperature), TopK = parsed.GetValue(topK), TopP = parsed.GetValue(topP) }.Validated();
+                sampling = new SamplingOptions
+                {
+                    Temperature = parsed.GetValue(temperature), TopK = parsed.GetValue(topK), TopP = parsed.GetValue(topP), Seed = parsed.GetValue(seed),
+                }.Validated();
             }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             Parallelism.Threads = parsed.GetValue(threads);
 
             string path = parsed.GetValue(checkpoint)!;
-            var loaded = Checkpoint.Load(path);
+            var model = CharModel.Load(path);
             string text = parsed.GetValue(promptFile) is { } file
                 ? File.Exists(file) ? File.ReadAllText(file, new UTF8Encoding(false, throwOnInvalidBytes: true)) : throw new FileNotFoundException($"prompt file {file} does not exist.")
-                : parsed.GetValue(prompt) ?? (loaded.Vocabulary.TryGetId(new Rune('\n'), out _) ? "\n" : loaded.Vocabulary[0].ToString());
+                : parsed.GetValue(prompt) ?? (model.Characters.Contains('\n') ? "\n" : model.Characters[..Rune.GetRuneAt(model.Characters, 0).Utf16SequenceLength]);
             if (text.Length == 0) throw new UsageException("the prompt is empty.");
-            try { loaded.Vocabulary.Encode(text); }
-            catch (ArgumentException e) { throw new UsageException($"the prompt does not fit the checkpoint's vocabulary: {e.Message}"); }
 
             int streams = parsed.GetValue(samples);
-            var generator = new Generator(loaded.Model, loaded.Vocabulary, sampling, parsed.GetValue(seed), streams);
+            IEnumerable<IReadOnlyList<string>> steps;
+            try { steps = model.GenerateBatch(Enumerable.Repeat(text, streams).ToArray(), count, sampling, cancellation); }
+            catch (ArgumentException e) { throw new UsageException($"the prompt does not fit the checkpoint's vocabulary: {e.Message}"); }
             var output = Console.Out;
             if (streams == 1)
             {
                 output.Write(text);
-                foreach (string c in generator.Generate(text, count, cancellation)) output.Write(c);
+                foreach (var step in steps) output.Write(step[0]);
                 output.WriteLine();
                 return Task.FromResult(0);
             }
             var texts = Enumerable.Range(0, streams).Select(_ => new StringBuilder(text)).ToArray();
-            var characters = new string[streams];
-            if (count > 0) generator.Prefill(text);
-            for (int i = 0; i < count; i++)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                generator.Step(characters);
-                for (int s = 0; s < streams; s++) texts[s].Append(characters[s]);
-            }
+            foreach (var step in steps)
+                for (int s = 0; s < streams; s++) texts[s].Append(step[s]);
             for (int s = 0; s < streams; s++) output.WriteLine($"--- sample {s + 1} ---\n{texts[s]}");
             return Task.FromResult(0);
         });

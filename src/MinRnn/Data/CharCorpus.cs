@@ -6,7 +6,7 @@ namespace MinRnn.Data;
 /// A character-level corpus: the text as token ids over its own <see cref="Data.Vocabulary"/>, split
 /// into the first 90% for training and the last 10% for validation (spec §4).
 /// </summary>
-public sealed class CharCorpus
+internal sealed class CharCorpus
 {
     /// <summary>Text whose share of control characters (other than tab, newlines and form feeds) exceeds this is taken for binary.</summary>
     const double MaxControlFraction = 0.01;
@@ -51,10 +51,14 @@ public sealed class CharCorpus
     /// </summary>
     public static int TrainLengthFor(int length) => (int)(length * 9L / 10);
 
-    /// <summary>Reads a UTF-8 text file (a leading byte order mark is dropped).</summary>
+    /// <summary>
+    /// Reads a UTF-8 text file (a leading byte order mark is dropped), in the characters of <paramref name="vocabulary"/>
+    /// when one is given, else of its own.
+    /// </summary>
     /// <exception cref="FileNotFoundException">No file exists at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">The file is empty, binary or not valid UTF-8.</exception>
-    public static CharCorpus Load(string path)
+    /// <exception cref="InvalidDataException">The file is empty, binary, not valid UTF-8, or holds characters outside
+    /// <paramref name="vocabulary"/> (named).</exception>
+    public static CharCorpus Load(string path, Vocabulary? vocabulary = null)
     {
         if (Directory.Exists(path)) throw new InvalidDataException($"{path} is a directory, not a text file.");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
@@ -74,13 +78,17 @@ public sealed class CharCorpus
             string found = e.BytesUnknown is { Length: > 0 } unknown ? $": {Convert.ToHexString(unknown)}" : "";
             throw new InvalidDataException($"{path} is not valid UTF-8{at}{found}; expected a UTF-8 text file.");
         }
-        return FromText(text, path);
+        return FromText(text, path, vocabulary);
     }
 
-    /// <summary>A corpus of <paramref name="text"/>; <paramref name="source"/> names it in messages.</summary>
-    /// <exception cref="InvalidDataException">The text is empty or mostly control characters.</exception>
+    /// <summary>
+    /// A corpus of <paramref name="text"/> in the characters of <paramref name="vocabulary"/> when one is given, else of
+    /// its own; <paramref name="source"/> names it in messages.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The text is empty, mostly control characters, or holds characters outside
+    /// <paramref name="vocabulary"/> (named).</exception>
     /// <exception cref="ArgumentException">The text holds an unpaired surrogate.</exception>
-    public static CharCorpus FromText(string text, string source)
+    public static CharCorpus FromText(string text, string source, Vocabulary? vocabulary = null)
     {
         if (text.Length == 0) throw new InvalidDataException($"{source} is empty.");
         int control = 0;
@@ -89,8 +97,19 @@ public sealed class CharCorpus
         if (control > MaxControlFraction * text.Length)
             throw new InvalidDataException(
                 $"{source} looks binary ({control} of its {text.Length} characters are control characters); expected a UTF-8 text file.");
-        var vocabulary = Vocabulary.FromText(text);
-        return new CharCorpus(source, vocabulary, vocabulary.Encode(text));
+        if (vocabulary is null)
+        {
+            vocabulary = Vocabulary.FromText(text);
+            return new CharCorpus(source, vocabulary, vocabulary.Encode(text));
+        }
+        try
+        {
+            return new CharCorpus(source, vocabulary, vocabulary.Encode(text));
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{source} does not fit the model's vocabulary: {e.Message}", e);
+        }
     }
 
     /// <summary>Throws unless both splits hold at least one window of <paramref name="context"/> + 1 characters.</summary>

@@ -1,4 +1,4 @@
-namespace MinRnn.Data;
+namespace MinRnn;
 
 /// <summary>A dataset could not be fetched or failed verification; the message is one line, ready for the user.</summary>
 /// <param name="message">What went wrong and what to do instead.</param>

@@ -8,7 +8,7 @@ namespace MinRnn.Data;
 /// and restoring <see cref="State"/> resumes the exact sequence; every seed, 0 included, is valid.
 /// </summary>
 /// <param name="state">The initial state, usually the seed.</param>
-public struct SplitMix64(ulong state)
+internal struct SplitMix64(ulong state)
 {
     /// <summary>The generator's complete state.</summary>
     public ulong State { readonly get; set; } = state;

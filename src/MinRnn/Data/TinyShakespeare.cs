@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace MinRnn.Data;
+namespace MinRnn;
 
 /// <summary>
 /// Fetches Tiny Shakespeare, the default corpus, into a cache directory. The file is downloaded once

@@ -8,7 +8,7 @@ namespace MinRnn.Data;
 /// <see cref="SplitMix64"/>, so the same seed gives the same batches and restoring <see cref="State"/>
 /// resumes the stream exactly.
 /// </summary>
-public sealed class TrainingBatches
+internal sealed class TrainingBatches
 {
     const string Name = "training batches";
 

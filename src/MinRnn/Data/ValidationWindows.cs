@@ -8,7 +8,7 @@ namespace MinRnn.Data;
 /// w = 0 .. floor((n - 1) / C) - 1. The loss is the mean cross-entropy over all
 /// <see cref="Positions"/>, each window starting from h_0 = 0.
 /// </summary>
-public sealed class ValidationWindows
+internal sealed class ValidationWindows
 {
     const string Name = "validation windows";
 

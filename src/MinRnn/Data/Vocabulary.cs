@@ -8,7 +8,7 @@ namespace MinRnn.Data;
 /// character outside the Basic Multilingual Plane is one token, and the order is by scalar value (as
 /// Python's <c>sorted(set(text))</c>), which differs from UTF-16 ordinal order above U+D7FF.
 /// </summary>
-public sealed class Vocabulary
+internal sealed class Vocabulary
 {
     /// <summary>At most this many unknown characters are listed in an error message.</summary>
     const int MaxListed = 20;

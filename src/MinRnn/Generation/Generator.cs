@@ -10,7 +10,7 @@ namespace MinRnn.Generation;
 /// <see cref="RecurrentState"/>, with the weights packed at the prefill for products of one row per
 /// stream. Several independent streams run as one batch.
 /// </summary>
-public sealed class Generator
+internal sealed class Generator
 {
     readonly LanguageModel model;
     readonly Vocabulary vocabulary;
@@ -22,15 +22,15 @@ public sealed class Generator
     const int ParallelStreams = 8;
     StepWeights? weights;
 
-    /// <summary>A generator of <paramref name="streams"/> streams; stream i samples with seed + i.</summary>
-    public Generator(LanguageModel model, Vocabulary vocabulary, SamplingOptions sampling, ulong seed, int streams = 1)
+    /// <summary>A generator of <paramref name="streams"/> streams; stream i samples with <see cref="SamplingOptions.Seed"/> + i.</summary>
+    public Generator(LanguageModel model, Vocabulary vocabulary, SamplingOptions sampling, int streams = 1)
     {
         if (vocabulary.Count != model.Config.VocabularySize)
             throw new ArgumentException($"Generator: the vocabulary has {vocabulary.Count} characters, the model {model.Config.VocabularySize}.");
         this.model = model;
         this.vocabulary = vocabulary;
         state = new RecurrentState(model.Config, streams);
-        samplers = Enumerable.Range(0, streams).Select(i => new Sampler(sampling, vocabulary.Count, seed + (ulong)i)).ToArray();
+        samplers = Enumerable.Range(0, streams).Select(i => new Sampler(sampling, vocabulary.Count, sampling.Seed + (ulong)i)).ToArray();
         next = new int[streams];
         logits = new float[streams * vocabulary.Count];
         sampleRange = SampleRange;
@@ -47,8 +47,7 @@ public sealed class Generator
     /// <exception cref="ArgumentException">The prompt is empty or has characters outside the vocabulary (named).</exception>
     public void Prefill(string prompt)
     {
-        var tokens = vocabulary.Encode(prompt);
-        if (tokens.Length == 0) throw new ArgumentException("Generator.Prefill: the prompt is empty.");
+        var tokens = Encode(prompt);
         int streams = state.Batch, t = tokens.Length, v = vocabulary.Count;
         state.Reset();
         var input = new int[streams * t];
@@ -56,6 +55,41 @@ public sealed class Generator
         var promptLogits = model.Forward(input, streams, t, state: state);
         weights = model.PackForSteps();
         for (int s = 0; s < streams; s++) next[s] = samplers[s].Next(promptLogits.Slice(((s * t) + t - 1) * v, v));
+    }
+
+    /// <summary>
+    /// Reads one prompt per stream (each of at least one character), each in a forward of its own since their
+    /// lengths differ, and samples each stream's first character. Equal prompts take <see cref="Prefill(string)"/>'s one batched forward.
+    /// </summary>
+    /// <exception cref="ArgumentException">There is not one prompt per stream, or a prompt is empty or has characters
+    /// outside the vocabulary (named, with the prompt's index).</exception>
+    public void Prefill(IReadOnlyList<string> prompts)
+    {
+        if (prompts.Count != state.Batch) throw new ArgumentException($"Generator.Prefill: {prompts.Count} prompts for {state.Batch} streams.");
+        if (prompts.All(p => p == prompts[0]))
+        {
+            Prefill(prompts[0]);
+            return;
+        }
+        var encoded = prompts.Select((p, i) => Encode(p, $"prompt {i}: ")).ToArray();
+        var single = new RecurrentState(model.Config, 1);
+        int v = vocabulary.Count;
+        for (int s = 0; s < encoded.Length; s++)
+        {
+            single.Reset();
+            int t = encoded[s].Length;
+            var promptLogits = model.Forward(encoded[s], 1, t, state: single);
+            next[s] = samplers[s].Next(promptLogits.Slice((t - 1) * v, v));
+            state.SetStream(s, single);
+        }
+        weights = model.PackForSteps();
+    }
+
+    int[] Encode(string prompt, string which = "")
+    {
+        var tokens = vocabulary.Encode(prompt);
+        if (tokens.Length == 0) throw new ArgumentException($"Generator.Prefill: {which}the prompt is empty.");
+        return tokens;
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ namespace MinRnn.Generation;
 /// the top-k and then the top-p (nucleus) set, renormalised. Randomness comes from a seeded
 /// generator, so the same seed gives the same text.
 /// </summary>
-public sealed class Sampler
+internal sealed class Sampler
 {
     readonly SamplingOptions options;
     readonly int[] order;

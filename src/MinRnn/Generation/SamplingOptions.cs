@@ -1,4 +1,4 @@
-namespace MinRnn.Generation;
+namespace MinRnn;
 
 /// <summary>How the next character is drawn from the model's logits.</summary>
 public sealed record SamplingOptions
@@ -11,6 +11,9 @@ public sealed record SamplingOptions
 
     /// <summary>Keep the smallest set of most likely characters whose probability reaches P (1: all).</summary>
     public double TopP { get; init; } = 1.0;
+
+    /// <summary>Seed of the random draws: the same seed gives the same text. Stream i of a batch draws with seed + i.</summary>
+    public ulong Seed { get; init; } = 1337;
 
     /// <summary>Throws <see cref="ArgumentException"/> with one line naming the first invalid value.</summary>
     public SamplingOptions Validated()

@@ -1,7 +1,7 @@
 namespace MinRnn.IO;
 
 /// <summary>Replaces a file all at once, so that a reader (or a crash) never sees a half-written file.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>
     /// Lets <paramref name="write"/> fill a temporary file in the same directory as <paramref name="path"/>, flushes it to

@@ -4,4 +4,4 @@ namespace MinRnn.IO;
 /// <param name="Name">Name in the file, e.g. <c>layers.0.gate_hidden.weight</c>.</param>
 /// <param name="Shape">Dimensions, outermost first; an empty shape is a scalar holding one element.</param>
 /// <param name="Data">Exactly the product of <paramref name="Shape"/> elements, row-major.</param>
-public readonly record struct NamedTensor(string Name, int[] Shape, ReadOnlyMemory<float> Data);
+internal readonly record struct NamedTensor(string Name, int[] Shape, ReadOnlyMemory<float> Data);

@@ -1,7 +1,7 @@
 namespace MinRnn.IO;
 
 /// <summary>One validated float32 tensor listed in a safetensors header.</summary>
-public sealed class SafetensorsEntry
+internal sealed class SafetensorsEntry
 {
     internal SafetensorsEntry(string name, int[] shape, int elementCount, long dataBegin, long dataEnd)
     {

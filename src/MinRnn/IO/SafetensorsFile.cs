@@ -10,7 +10,7 @@ namespace MinRnn.IO;
 /// header before anything else, so every later read is known to fit inside the file: a forged header can never make the
 /// reader allocate more than the file holds. Not thread-safe: reads share one stream position.
 /// </summary>
-public sealed class SafetensorsFile : IDisposable
+internal sealed class SafetensorsFile : IDisposable
 {
     /// <summary>How many differences <see cref="CheckTensors"/> lists before summarising the rest.</summary>
     private const int MaxListedDifferences = 5;

@@ -11,7 +11,7 @@ namespace MinRnn.IO;
 /// contiguous data, metadata sorted by key, and the header space-padded to a multiple of 8 bytes as the reference
 /// implementation pads it, so equal inputs give equal bytes.
 /// </summary>
-public static class SafetensorsWriter
+internal static class SafetensorsWriter
 {
     /// <summary>Writes <paramref name="tensors"/> and <paramref name="metadata"/> to <paramref name="stream"/> at its current position.</summary>
     public static void Write(Stream stream, IEnumerable<NamedTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)

@@ -4,7 +4,7 @@ namespace MinRnn.Kernels;
 /// Argument checks shared by every operation. Each failure is an <see cref="ArgumentException"/>
 /// whose message starts with the operation's name and states the shapes involved.
 /// </summary>
-public static class Check
+internal static class Check
 {
     /// <summary>Throws unless every named dimension is positive.</summary>
     public static void Positive(string op, params ReadOnlySpan<(string Name, int Value)> dimensions)

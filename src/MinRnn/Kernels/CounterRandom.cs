@@ -8,7 +8,7 @@ namespace MinRnn.Kernels;
 /// thread, and a result never depends on how work was split. Seed 0 gives the plain SplitMix64
 /// sequence; other seeds are mixed first so that nearby seeds give unrelated streams.
 /// </summary>
-public static class CounterRandom
+internal static class CounterRandom
 {
     internal const ulong Golden = 0x9E3779B97F4A7C15; // 2^64 / golden ratio, the SplitMix64 increment
 

@@ -10,7 +10,7 @@ namespace MinRnn.Kernels;
 /// memory traffic. Enough chains to cover the FMA latency on every port, so the result is the
 /// ceiling a compute-bound kernel such as <see cref="Gemm"/> can be compared against.
 /// </summary>
-public static class FmaPeak
+internal static class FmaPeak
 {
     const int Chains = 12;
     const int IterationsPerCheck = 4096; // FMAs between two looks at the clock: a few microseconds

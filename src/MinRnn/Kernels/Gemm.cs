@@ -13,7 +13,7 @@ namespace MinRnn.Kernels;
 /// packed once for many such products (generation) are a <see cref="PackedMatrix"/>.
 /// <see cref="GemmReference"/> is the plain oracle.
 /// </summary>
-public static unsafe class Gemm
+internal static unsafe class Gemm
 {
     const int KC = 768;   // most depth per packed block; K is split evenly into blocks of at most this
     const int MC = 128;   // rows of A packed at once (an MC x KC block stays in L2)

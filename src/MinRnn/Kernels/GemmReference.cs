@@ -1,7 +1,7 @@
 namespace MinRnn.Kernels;
 
 /// <summary>The plain triple loop that <see cref="Gemm"/> is tested against, summed in double precision.</summary>
-public static class GemmReference
+internal static class GemmReference
 {
     /// <summary>Same contract as <see cref="Gemm.Multiply"/>.</summary>
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,

@@ -5,7 +5,7 @@ namespace MinRnn.Kernels;
 /// workers) that run one job together, OpenMP style. Work is split into contiguous ranges by thread
 /// index, so a fixed thread count always gives the same partition and the same results.
 /// </summary>
-public static class Parallelism
+internal static class Parallelism
 {
     static readonly object gate = new();
     static WorkerTeam team = new(Environment.ProcessorCount);

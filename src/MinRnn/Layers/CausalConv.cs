@@ -10,7 +10,7 @@ namespace MinRnn.Layers;
 /// The kernels run on the weight transposed to [kernel, dim] so that channels are contiguous.
 /// <see cref="CausalConvReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class CausalConv
+internal static unsafe class CausalConv
 {
     [ThreadStatic] static float[]? weightByTap, weightGradientByTap;
 

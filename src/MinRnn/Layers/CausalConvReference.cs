@@ -1,7 +1,7 @@
 namespace MinRnn.Layers;
 
 /// <summary>The plain double-precision oracle for <see cref="CausalConv"/>, same layouts and checks.</summary>
-public static class CausalConvReference
+internal static class CausalConvReference
 {
     /// <summary>y[b, t, c] = bias[c] + Σ_j weight[c, 0, j] · x[b, t - kernel + 1 + j, c] (0 before t = 0).</summary>
     public static void Forward(ReadOnlySpan<double> x, ReadOnlySpan<double> weight, ReadOnlySpan<double> bias, Span<double> y,

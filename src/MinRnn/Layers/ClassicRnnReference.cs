@@ -5,7 +5,7 @@ namespace MinRnn.Layers;
 /// one step and one channel at a time, with backpropagation through time over a recomputed forward.
 /// Layouts: xp [B, T, G·H] (input pre-activations), W_hh [G·H, H], b_hh [G·H], h [B, T, H]; h_0 = c_0 = 0.
 /// </summary>
-public static class ClassicRnnReference
+internal static class ClassicRnnReference
 {
     /// <summary>h from the input pre-activations.</summary>
     public static void Forward(RecurrentCell cell, ReadOnlySpan<double> xp, ReadOnlySpan<double> wHh, ReadOnlySpan<double> bHh,

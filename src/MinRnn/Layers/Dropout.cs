@@ -11,7 +11,7 @@ namespace MinRnn.Layers;
 /// arithmetic: with 512-bit vectors it runs on 8 lanes of ulong at a time, otherwise one element at a
 /// time. <see cref="DropoutReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class Dropout
+internal static unsafe class Dropout
 {
     /// <summary>y = mask · x / (1 - p). y may be x itself.</summary>
     /// <exception cref="ArgumentException">x is empty, y's length differs from x's, or p is not in [0, 1).</exception>

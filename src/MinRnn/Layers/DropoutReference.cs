@@ -1,7 +1,7 @@
 namespace MinRnn.Layers;
 
 /// <summary>The plain double-precision oracle for <see cref="Dropout"/>: the same mask, applied in double.</summary>
-public static class DropoutReference
+internal static class DropoutReference
 {
     /// <summary>y[i] = x[i] / (1 - p) where the element is kept, else 0.</summary>
     public static void Forward(ReadOnlySpan<double> x, Span<double> y, float p, ulong seed)

@@ -6,7 +6,7 @@ namespace MinRnn.Layers;
 /// Token embedding: output[n, :] = table[tokens[n], :] with table [vocab, dim] and output [tokens, dim].
 /// <see cref="EmbeddingReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class Embedding
+internal static unsafe class Embedding
 {
     /// <summary>Copies row tokens[n] of the table into row n of the output.</summary>
     /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not match

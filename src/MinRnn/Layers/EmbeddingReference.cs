@@ -1,7 +1,7 @@
 namespace MinRnn.Layers;
 
 /// <summary>The plain double-precision oracle for <see cref="Embedding"/>, same layouts and checks.</summary>
-public static class EmbeddingReference
+internal static class EmbeddingReference
 {
     /// <summary>output[n, :] = table[tokens[n], :].</summary>
     public static void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<double> table, Span<double> output, int vocab, int dim)

@@ -10,7 +10,7 @@ namespace MinRnn.Layers;
 /// gelu'(v) = s + v · s² e · 2 sqrt(2/π) (1 + 3 · 0.044715 v²).
 /// <see cref="GeluReference"/> is the double-precision oracle, written with tanh.
 /// </summary>
-public static unsafe class Gelu
+internal static unsafe class Gelu
 {
     const float Sqrt2OverPi = 0.7978845608f, Cubic = 0.044715f;
     /// <summary>-2u is clamped here so that e stays finite (s is then ~1e-35 and gelu(v) ~ 0).</summary>

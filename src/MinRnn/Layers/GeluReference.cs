@@ -1,7 +1,7 @@
 namespace MinRnn.Layers;
 
 /// <summary>The plain double-precision oracle for <see cref="Gelu"/>, straight from the tanh form.</summary>
-public static class GeluReference
+internal static class GeluReference
 {
     static readonly double C = Math.Sqrt(2 / Math.PI);
     const double A = 0.044715;

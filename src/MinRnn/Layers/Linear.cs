@@ -7,7 +7,7 @@ namespace MinRnn.Layers;
 /// (PyTorch's nn.Linear layout), bias b [outFeatures] and y [rows, outFeatures]. The products run on
 /// <see cref="Gemm"/>. <see cref="LinearReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class Linear
+internal static unsafe class Linear
 {
     /// <summary>y = x · Wᵀ + b, the bias added as the product is stored.</summary>
     /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not match

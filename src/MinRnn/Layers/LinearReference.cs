@@ -1,7 +1,7 @@
 namespace MinRnn.Layers;
 
 /// <summary>The plain double-precision oracle for <see cref="Linear"/>, same layouts and checks.</summary>
-public static class LinearReference
+internal static class LinearReference
 {
     /// <summary>y[r, o] = b[o] + Σ_i x[r, i] W[o, i].</summary>
     public static void Forward(ReadOnlySpan<double> x, ReadOnlySpan<double> weight, ReadOnlySpan<double> bias, Span<double> y,

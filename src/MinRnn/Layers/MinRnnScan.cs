@@ -14,7 +14,7 @@ namespace MinRnn.Layers;
 /// du_t = G_t z_t g'(u_t), dh_0 = a_1 G_1.</para>
 /// <see cref="MinRnnScanReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class MinRnnScan
+internal static unsafe class MinRnnScan
 {
     /// <summary>Runs the cell forward: h[b, t] from pre-activations and h0 (empty span: h0 = 0).</summary>
     /// <exception cref="ArgumentException">Shapes do not match, a dimension is not positive, the

@@ -5,7 +5,7 @@ namespace MinRnn.Layers;
 /// spec §1 (f' = f / (f + i), i' = i / (f + i) for minLSTM) rather than from the fused forms.
 /// Layouts are those of <see cref="MinRnnScan"/>; h0 may be null (zero).
 /// </summary>
-public static class MinRnnScanReference
+internal static class MinRnnScanReference
 {
     /// <summary>Spec §2 literally: a*_t = sum log a_s, h_t = exp(a*_t + logcumsumexp(log b_s - a*_s)), log b_0 = log h0.</summary>
     public static double[] ForwardLogSpace(RecurrentCell cell, double[] pre, double[]? h0, int batch, int time, int hidden)

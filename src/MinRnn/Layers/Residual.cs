@@ -5,7 +5,7 @@ using MinRnn.Kernels;
 namespace MinRnn.Layers;
 
 /// <summary>The residual connection y = x + branch (y may be x or branch itself); its backward is the identity on both inputs.</summary>
-public static unsafe class Residual
+internal static unsafe class Residual
 {
     /// <summary>y = x + branch, element-wise.</summary>
     /// <exception cref="ArgumentException">The three buffers differ in length or are empty.</exception>

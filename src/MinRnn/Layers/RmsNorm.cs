@@ -8,7 +8,7 @@ namespace MinRnn.Layers;
 /// y = x · r · weight with r = 1 / sqrt(mean(x²) + ε), ε = 1e-5.
 /// <see cref="RmsNormReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class RmsNorm
+internal static unsafe class RmsNorm
 {
     /// <summary>ε inside the square root.</summary>
     public const float Epsilon = 1e-5f;

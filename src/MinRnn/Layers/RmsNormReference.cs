@@ -1,7 +1,7 @@
 namespace MinRnn.Layers;
 
 /// <summary>The plain double-precision oracle for <see cref="RmsNorm"/>, same layouts and checks.</summary>
-public static class RmsNormReference
+internal static class RmsNormReference
 {
     /// <summary>y = x / sqrt(mean(x²) + ε) · weight per row.</summary>
     public static void Forward(ReadOnlySpan<double> x, ReadOnlySpan<double> weight, Span<double> y, int rows, int dim)

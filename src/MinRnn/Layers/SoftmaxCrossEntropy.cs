@@ -10,7 +10,7 @@ namespace MinRnn.Layers;
 /// whose losses are summed in double and then added in chunk order, so the loss does not depend on the
 /// thread count. <see cref="SoftmaxCrossEntropyReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class SoftmaxCrossEntropy
+internal static unsafe class SoftmaxCrossEntropy
 {
     const int Chunks = 32;
 

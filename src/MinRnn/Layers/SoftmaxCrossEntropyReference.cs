@@ -1,7 +1,7 @@
 namespace MinRnn.Layers;
 
 /// <summary>The plain double-precision oracle for <see cref="SoftmaxCrossEntropy"/>, same layouts and checks.</summary>
-public static class SoftmaxCrossEntropyReference
+internal static class SoftmaxCrossEntropyReference
 {
     /// <summary>Mean over rows of -log softmax(logits[r])[targets[r]].</summary>
     public static double Forward(ReadOnlySpan<double> logits, ReadOnlySpan<int> targets, int rows, int vocab)

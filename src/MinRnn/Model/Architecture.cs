@@ -1,4 +1,4 @@
-namespace MinRnn.Model;
+namespace MinRnn;
 
 /// <summary>The two model shapes of spec §3.</summary>
 public enum Architecture

@@ -10,7 +10,7 @@ namespace MinRnn.Model;
 /// the safetensors metadata, the configuration, the vocabulary and whatever the caller adds (training
 /// step, context, validation loss). See docs/checkpoint-format.md.
 /// </summary>
-public sealed class Checkpoint
+internal sealed class Checkpoint
 {
     /// <summary>Metadata key of the format tag.</summary>
     public const string FormatKey = "format";
@@ -41,18 +41,25 @@ public sealed class Checkpoint
         Metadata.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) ? x : null;
 
     /// <summary>Writes <paramref name="model"/> atomically to <paramref name="path"/>.</summary>
-    public static void Save(string path, LanguageModel model, Vocabulary vocabulary, IReadOnlyDictionary<string, string>? extra = null)
+    public static void Save(string path, LanguageModel model, Vocabulary vocabulary, IReadOnlyDictionary<string, string>? extra = null) =>
+        SafetensorsWriter.WriteFile(path, model.Parameters.Select(p => new NamedTensor(p.Name, p.Shape, p.Value)), MetadataOf(model.Config, vocabulary, extra));
+
+    /// <summary>
+    /// The metadata a checkpoint of a model of <paramref name="config"/> holds: the format tag, the configuration, the
+    /// vocabulary, then the <paramref name="extra"/> entries (step, context, validation loss).
+    /// </summary>
+    public static Dictionary<string, string> MetadataOf(ModelConfig config, Vocabulary vocabulary, IReadOnlyDictionary<string, string>? extra)
     {
-        if (vocabulary.Count != model.Config.VocabularySize)
-            throw new ArgumentException($"Checkpoint.Save: the vocabulary has {vocabulary.Count} characters, the model {model.Config.VocabularySize}.");
-        var metadata = new Dictionary<string, string>(model.Config.ToMetadata())
+        if (vocabulary.Count != config.VocabularySize)
+            throw new ArgumentException($"Checkpoint.Save: the vocabulary has {vocabulary.Count} characters, the model {config.VocabularySize}.");
+        var metadata = new Dictionary<string, string>(config.ToMetadata())
         {
             [FormatKey] = FormatTag,
             [VocabularyKey] = vocabulary.Characters,
         };
         if (extra is not null)
             foreach (var (key, value) in extra) metadata[key] = value;
-        SafetensorsWriter.WriteFile(path, model.Parameters.Select(p => new NamedTensor(p.Name, p.Shape, p.Value)), metadata);
+        return metadata;
     }
 
     /// <summary>Reads a model file, checking that its tensors are exactly those its configuration implies.</summary>

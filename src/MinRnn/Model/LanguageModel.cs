@@ -9,7 +9,7 @@ namespace MinRnn.Model;
 /// largest batch x time seen, so a training loop allocates nothing after its first step.
 /// Subclasses hold the body of one architecture; <see cref="Create"/> picks it from the configuration.
 /// </summary>
-public abstract class LanguageModel
+internal abstract class LanguageModel
 {
     readonly List<Parameter> parameters = [];
     readonly Parameter embedding;

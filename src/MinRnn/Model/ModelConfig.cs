@@ -1,7 +1,7 @@
 using System.Globalization;
 using MinRnn.Layers;
 
-namespace MinRnn.Model;
+namespace MinRnn;
 
 /// <summary>
 /// Everything that fixes a model's parameter shapes (spec §3). It round-trips through a checkpoint's
@@ -54,7 +54,7 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
     }
 
     /// <summary>The configuration as checkpoint metadata entries.</summary>
-    public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    internal IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
     {
         ["architecture"] = Architecture.ToString().ToLowerInvariant(),
         ["cell"] = Cell.Name(),
@@ -70,7 +70,7 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
 
     /// <summary>Rebuilds a configuration from checkpoint metadata.</summary>
     /// <exception cref="InvalidDataException">A key is missing or a value does not parse.</exception>
-    public static ModelConfig FromMetadata(IReadOnlyDictionary<string, string> metadata)
+    internal static ModelConfig FromMetadata(IReadOnlyDictionary<string, string> metadata)
     {
         string Get(string key) => metadata.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"metadata has no \"{key}\".");
         int Int(string key) => int.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
@@ -88,13 +88,12 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
     }
 
     /// <summary>"plain" or "residual" (case-insensitive), else null.</summary>
-    public static Architecture? ParseArchitecture(string text) => text.ToLowerInvariant() switch
+    internal static Architecture? ParseArchitecture(string text) => text.ToLowerInvariant() switch
     {
         "plain" => Architecture.Plain,
         "residual" => Architecture.Residual,
         _ => null,
     };
-
 
     static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,7 +1,7 @@
 namespace MinRnn.Model;
 
 /// <summary>A named trainable tensor with its gradient, laid out as in PyTorch (spec §5).</summary>
-public sealed class Parameter
+internal sealed class Parameter
 {
     /// <summary>Creates a zero-filled parameter and gradient of the given shape.</summary>
     public Parameter(string name, int[] shape, bool decay)

@@ -8,7 +8,7 @@ namespace MinRnn.Model;
 /// blocks with a conv, the conv's last K - 1 inputs [batch, K - 1, D] (oldest first). Its size does not depend on how much text has been
 /// read: O(1) memory per stream. A fresh state is all zeros, the h_0 = 0 of training.
 /// </summary>
-public sealed class RecurrentState
+internal sealed class RecurrentState
 {
     /// <summary>A zero state for <paramref name="batch"/> streams of a model with <paramref name="config"/>.</summary>
     public RecurrentState(ModelConfig config, int batch)
@@ -47,6 +47,25 @@ public sealed class RecurrentState
         foreach (var h in Hidden) Array.Clear(h);
         foreach (var c in Cells) Array.Clear(c);
         foreach (var h in ConvHistory) Array.Clear(h);
+    }
+
+    /// <summary>
+    /// Sets stream <paramref name="stream"/> to the state of <paramref name="single"/>, a one-stream state of the same
+    /// model: every array holds one contiguous block per stream.
+    /// </summary>
+    public void SetStream(int stream, RecurrentState single)
+    {
+        if (single.Batch != 1 || single.Config != Config || (uint)stream >= (uint)Batch)
+            throw new ArgumentException($"RecurrentState.SetStream: need a one-stream state of the same model and a stream in [0, {Batch}), got batch {single.Batch}, stream {stream}.");
+        Copy(single.Hidden, Hidden);
+        Copy(single.Cells, Cells);
+        Copy(single.ConvHistory, ConvHistory);
+
+        void Copy(float[][] from, float[][] to)
+        {
+            for (int layer = 0; layer < from.Length; layer++)
+                from[layer].CopyTo(to[layer].AsSpan(stream * from[layer].Length, from[layer].Length));
+        }
     }
 
     /// <summary>Copies a classic cell's h (and c) after the last of <paramref name="time"/> steps into layer <paramref name="layer"/>'s state.</summary>

@@ -4,7 +4,7 @@ using MinRnn.Kernels;
 namespace MinRnn.Training;
 
 /// <summary>AdamW hyper-parameters; the defaults are PyTorch's.</summary>
-public sealed record AdamWOptions
+internal sealed record AdamWOptions
 {
     /// <summary>Step size lr.</summary>
     public float LearningRate { get; init; } = 1e-3f;
@@ -30,7 +30,7 @@ public sealed record AdamWOptions
 /// p -= lr·λ·p; m = β1 m + (1 - β1) g; v = β2 v + (1 - β2) g²; p -= lr · m̂ / (sqrt(v̂) + ε)
 /// with m̂ = m / (1 - β1^t), v̂ = v / (1 - β2^t). <see cref="AdamWReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class AdamW
+internal static unsafe class AdamW
 {
     /// <summary>
     /// Updates <paramref name="parameters"/> and the moment buffers <paramref name="m"/> and <paramref name="v"/>

@@ -1,7 +1,7 @@
 namespace MinRnn.Training;
 
 /// <summary>The plain double-precision oracle for <see cref="AdamW"/>, written from the textbook formulas.</summary>
-public static class AdamWReference
+internal static class AdamWReference
 {
     /// <summary>Same contract as <see cref="AdamW.Step"/>, in double.</summary>
     public static void Step(Span<double> parameters, ReadOnlySpan<double> gradients, Span<double> m, Span<double> v, int step,

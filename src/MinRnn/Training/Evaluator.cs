@@ -5,7 +5,7 @@ using MinRnn.Model;
 namespace MinRnn.Training;
 
 /// <summary>Spec §4's validation loss: mean cross-entropy over every predicted position of the validation windows.</summary>
-public static class Evaluator
+internal static class Evaluator
 {
     /// <summary>
     /// Runs <paramref name="model"/> (no dropout, h_0 = 0 per window) over all windows, <paramref name="batch"/>

@@ -10,7 +10,7 @@ namespace MinRnn.Training;
 /// gradients are then left as they are: the caller decides (skip the step, or <see cref="ThrowIfNonFinite"/>).
 /// <see cref="GradientClippingReference"/> is the double-precision oracle.
 /// </summary>
-public static unsafe class GradientClipping
+internal static unsafe class GradientClipping
 {
     const int BlockSize = 4096;
 

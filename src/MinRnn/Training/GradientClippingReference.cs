@@ -1,7 +1,7 @@
 namespace MinRnn.Training;
 
 /// <summary>The plain double-precision oracle for <see cref="GradientClipping"/>.</summary>
-public static class GradientClippingReference
+internal static class GradientClippingReference
 {
     /// <summary>sqrt(Σ g²) over every element of every tensor.</summary>
     public static double GlobalNorm(params double[][] gradients)

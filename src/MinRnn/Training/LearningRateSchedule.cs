@@ -9,7 +9,7 @@ namespace MinRnn.Training;
 /// <param name="Minimum">The learning rate from <paramref name="DecaySteps"/> on.</param>
 /// <param name="WarmupSteps">Steps of linear warm-up (0 for none).</param>
 /// <param name="DecaySteps">The step N at which the cosine reaches the minimum.</param>
-public sealed record LearningRateSchedule(double Peak, double Minimum, int WarmupSteps, int DecaySteps)
+internal sealed record LearningRateSchedule(double Peak, double Minimum, int WarmupSteps, int DecaySteps)
 {
     /// <summary>The learning rate of step <paramref name="step"/> (1-based).</summary>
     public double At(int step)

@@ -1,7 +1,7 @@
 using MinRnn.Layers;
 using MinRnn.Model;
 
-namespace MinRnn.Training;
+namespace MinRnn;
 
 /// <summary>
 /// A named starting point for <c>minrnn train</c>: a model shape and optimisation settings, each of

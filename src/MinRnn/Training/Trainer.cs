@@ -12,7 +12,7 @@ namespace MinRnn.Training;
 /// count and the sampler's state (<see cref="TrainerState"/>) — is what <see cref="TrainingCheckpoint"/>
 /// saves, so a run resumed from it continues bit for bit.
 /// </summary>
-public sealed class Trainer
+internal sealed class Trainer
 {
     readonly LanguageModel model;
     readonly TrainingOptions options;
@@ -209,4 +209,4 @@ public sealed class Trainer
 /// <param name="BestStep">Its step.</param>
 /// <param name="Elapsed">Wall time spent so far.</param>
 /// <param name="SkippedSteps">Steps skipped for a non-finite loss or gradient.</param>
-public sealed record TrainerState(int Step, ulong SamplerState, double BestValidationLoss, int BestStep, TimeSpan Elapsed, int SkippedSteps);
+internal sealed record TrainerState(int Step, ulong SamplerState, double BestValidationLoss, int BestStep, TimeSpan Elapsed, int SkippedSteps);

@@ -11,7 +11,7 @@ namespace MinRnn.Training;
 /// the elapsed time and the count of skipped steps. A process killed between writing this file and the
 /// model file beside it therefore still resumes exactly.
 /// </summary>
-public static class TrainingCheckpoint
+internal static class TrainingCheckpoint
 {
     const string FormatTag = "minrnn-training-state/2", AveragePrefix = "average.";
 

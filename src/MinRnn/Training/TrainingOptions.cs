@@ -1,6 +1,8 @@
-namespace MinRnn.Training;
+using MinRnn.Training;
 
-/// <summary>The optimisation settings of a run (the model's shape is in <see cref="Model.ModelConfig"/>).</summary>
+namespace MinRnn;
+
+/// <summary>The optimisation settings of a run (the model's shape is in <see cref="ModelConfig"/>).</summary>
 public sealed record TrainingOptions
 {
     /// <summary>Windows per step.</summary>
@@ -28,7 +30,7 @@ public sealed record TrainingOptions
     public double Clip { get; init; } = 1.0;
     /// <summary>
     /// Decay β of the exponential moving average of the weights that evaluation and the saved models use
-    /// (<see cref="WeightAverage"/>); 0 turns it off, and the last iterate is evaluated.
+    /// (warmed up as min(β, (1 + t) / (10 + t)) at step t); 0 turns it off, and the last iterate is evaluated.
     /// </summary>
     public double EmaDecay { get; init; }
     /// <summary>Steps between validation evaluations (and the last step always evaluates).</summary>
@@ -58,5 +60,5 @@ public sealed record TrainingOptions
     }
 
     /// <summary>The schedule these options describe.</summary>
-    public LearningRateSchedule Schedule => new(LearningRate, MinLearningRate, WarmupSteps, DecaySteps > 0 ? DecaySteps : Steps);
+    internal LearningRateSchedule Schedule => new(LearningRate, MinLearningRate, WarmupSteps, DecaySteps > 0 ? DecaySteps : Steps);
 }

@@ -1,4 +1,8 @@
-namespace MinRnn.Training;
+namespace MinRnn;
+
+/// <summary>What training reports as it goes: a <see cref="StepReport"/> after every step, an <see cref="EvalReport"/> after every evaluation.</summary>
+/// <param name="Step">The step just finished, counting from 1.</param>
+public abstract record TrainingReport(int Step);
 
 /// <summary>What one optimisation step did.</summary>
 /// <param name="Step">The step just finished, counting from 1.</param>
@@ -6,19 +10,19 @@ namespace MinRnn.Training;
 /// <param name="TrainLoss">Mean cross-entropy (nats per character) of the step's batch.</param>
 /// <param name="LearningRate">The learning rate the step used.</param>
 /// <param name="GradientNorm">Global L2 norm of the gradient before clipping.</param>
-/// <param name="TokensPerSecond">Training throughput of this step.</param>
+/// <param name="TokensPerSecond">Training throughput of this step, in characters per second.</param>
 /// <param name="Elapsed">Wall time since the run started (including earlier sessions when resumed).</param>
 /// <param name="Skipped">Whether the loss or the gradient was not finite and the step changed nothing
-/// (<see cref="Trainer.SkipNonFinite"/>).</param>
+/// (only when the command line's --skip-nonfinite is on).</param>
 public sealed record StepReport(int Step, int TotalSteps, double TrainLoss, double LearningRate, double GradientNorm,
-    double TokensPerSecond, TimeSpan Elapsed, bool Skipped = false);
+    double TokensPerSecond, TimeSpan Elapsed, bool Skipped = false) : TrainingReport(Step);
 
 /// <summary>A periodic evaluation on the validation split (spec §4).</summary>
 /// <param name="Step">The step after which it ran.</param>
 /// <param name="ValidationLoss">Mean cross-entropy in nats per character.</param>
 /// <param name="BestValidationLoss">The lowest validation loss so far, this one included.</param>
 /// <param name="BestStep">The step that reached <paramref name="BestValidationLoss"/>.</param>
-public sealed record EvalReport(int Step, double ValidationLoss, double BestValidationLoss, int BestStep)
+public sealed record EvalReport(int Step, double ValidationLoss, double BestValidationLoss, int BestStep) : TrainingReport(Step)
 {
     /// <summary>Whether this evaluation set a new best.</summary>
     public bool IsBest => BestStep == Step;

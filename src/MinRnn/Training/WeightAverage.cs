@@ -9,7 +9,7 @@ namespace MinRnn.Training;
 /// are not averaged with the initialisation for long. Evaluating the average instead of the last iterate smooths
 /// out the noise of the final steps; the training itself never reads it.
 /// </summary>
-public sealed class WeightAverage
+internal sealed class WeightAverage
 {
     readonly IReadOnlyList<Parameter> parameters;
     readonly float[][] averages, held;

@@ -15,7 +15,7 @@ public class GeneratorMemoryTests
     public void ALongGenerationKeepsItsMemoryFlat()
     {
         var model = GeneratorTests.Model(Architecture.Residual, RecurrentCell.MinLstm);
-        var generator = new Generator(model, GeneratorTests.Vocabulary, new SamplingOptions(), 3, streams: 4);
+        var generator = new Generator(model, GeneratorTests.Vocabulary, new SamplingOptions { Seed = 3 }, streams: 4);
         long stateFloats = generator.State.Floats;
         generator.Prefill("abc");
         var characters = new string[4];

@@ -28,7 +28,7 @@ public class GeneratorTests
     {
         var model = Model(architecture, cell);
         string prompt = "abc h.";
-        string generated = string.Concat(new Generator(model, Vocabulary, new SamplingOptions { Temperature = 0 }, 1).Generate(prompt, 25));
+        string generated = string.Concat(new Generator(model, Vocabulary, new SamplingOptions { Temperature = 0, Seed = 1 }).Generate(prompt, 25));
 
         string text = prompt;
         for (int i = 0; i < 25; i++)
@@ -48,9 +48,9 @@ public class GeneratorTests
     {
         var model = Model(Architecture.Residual, RecurrentCell.MinGru);
         var options = new SamplingOptions { Temperature = 1.0 };
-        string a = string.Concat(new Generator(model, Vocabulary, options, 5).Generate("ab", 200));
-        string b = string.Concat(new Generator(model, Vocabulary, options, 5).Generate("ab", 200));
-        string c = string.Concat(new Generator(model, Vocabulary, options, 6).Generate("ab", 200));
+        string a = string.Concat(new Generator(model, Vocabulary, options with { Seed = 5 }).Generate("ab", 200));
+        string b = string.Concat(new Generator(model, Vocabulary, options with { Seed = 5 }).Generate("ab", 200));
+        string c = string.Concat(new Generator(model, Vocabulary, options with { Seed = 6 }).Generate("ab", 200));
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
     }
@@ -58,7 +58,7 @@ public class GeneratorTests
     [Fact]
     public void PromptCharactersOutsideTheVocabularyAreNamed()
     {
-        var generator = new Generator(Model(Architecture.Plain, RecurrentCell.MinGru), Vocabulary, new SamplingOptions(), 1);
+        var generator = new Generator(Model(Architecture.Plain, RecurrentCell.MinGru), Vocabulary, new SamplingOptions { Seed = 1 });
         var e = Assert.Throws<ArgumentException>(() => generator.Prefill("abz!"));
         Assert.Contains("z", e.Message);
         Assert.Contains("!", e.Message);
