@@ -6,5 +6,6 @@ var root = new RootCommand("minGRU and minLSTM character language models in pure
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 return TopLevel.Invoke(root, args);

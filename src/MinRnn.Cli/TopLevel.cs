@@ -23,7 +23,8 @@ internal static class TopLevel
             var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
             // Training handles SIGINT and SIGTERM itself (StopSignal) and needs as long as its last save takes;
             // System.CommandLine would end the process two seconds after the signal, perhaps in the middle of it.
-            if (parsed.CommandResult.Command.Name == "train") configuration.ProcessTerminationTimeout = null;
+            // serve stops through the host's own handling of the same signals.
+            if (parsed.CommandResult.Command.Name is "train" or "serve") configuration.ProcessTerminationTimeout = null;
             return parsed.Invoke(configuration);
         }
         catch (UsageException e)

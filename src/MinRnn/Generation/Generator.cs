@@ -80,7 +80,7 @@ internal sealed class Generator
             int t = encoded[s].Length;
             var promptLogits = model.Forward(encoded[s], 1, t, state: single);
             next[s] = samplers[s].Next(promptLogits.Slice((t - 1) * v, v));
-            state.SetStream(s, single);
+            state.CopyStream(s, single);
         }
         weights = model.PackForSteps();
     }

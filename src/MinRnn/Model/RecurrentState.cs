@@ -50,21 +50,24 @@ internal sealed class RecurrentState
     }
 
     /// <summary>
-    /// Sets stream <paramref name="stream"/> to the state of <paramref name="single"/>, a one-stream state of the same
-    /// model: every array holds one contiguous block per stream.
+    /// Sets stream <paramref name="stream"/> to stream <paramref name="sourceStream"/> of <paramref name="source"/>, a state
+    /// of the same model: every array holds one contiguous block per stream.
     /// </summary>
-    public void SetStream(int stream, RecurrentState single)
+    public void CopyStream(int stream, RecurrentState source, int sourceStream = 0)
     {
-        if (single.Batch != 1 || single.Config != Config || (uint)stream >= (uint)Batch)
-            throw new ArgumentException($"RecurrentState.SetStream: need a one-stream state of the same model and a stream in [0, {Batch}), got batch {single.Batch}, stream {stream}.");
-        Copy(single.Hidden, Hidden);
-        Copy(single.Cells, Cells);
-        Copy(single.ConvHistory, ConvHistory);
+        if (source.Config != Config || (uint)stream >= (uint)Batch || (uint)sourceStream >= (uint)source.Batch)
+            throw new ArgumentException($"RecurrentState.CopyStream: need a state of the same model and streams in range, got stream {stream} of {Batch} from {sourceStream} of {source.Batch}.");
+        Copy(source.Hidden, Hidden);
+        Copy(source.Cells, Cells);
+        Copy(source.ConvHistory, ConvHistory);
 
         void Copy(float[][] from, float[][] to)
         {
             for (int layer = 0; layer < from.Length; layer++)
-                from[layer].CopyTo(to[layer].AsSpan(stream * from[layer].Length, from[layer].Length));
+            {
+                int block = to[layer].Length / Batch;
+                from[layer].AsSpan(sourceStream * block, block).CopyTo(to[layer].AsSpan(stream * block, block));
+            }
         }
     }
 
