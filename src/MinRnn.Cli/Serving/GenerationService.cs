@@ -36,10 +36,13 @@ internal sealed class GenerationService : IDisposable
             throw new ApiException(429, $"the server is generating its limit of {slots.Capacity} streams (--max-concurrent); retry in a moment.", null, "rate_limit_exceeded", "rate_limit_error");
         metrics.StreamsStarted(streams);
         var channel = Channel.CreateUnbounded<StreamEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var scheduler = schedulers[request.Model.Name];
-        for (int p = 0; p < request.Prompts.Count; p++)
-            for (int j = 0; j < request.N; j++)
-                scheduler.Submit(new GenerationStream(p * request.N + j, request.Prompts[p].Text, request.Prompts[p].Tokens, request, channel.Writer, aborted));
+        var streamsOfRequest = new GenerationStream[streams];
+        for (int choice = 0; choice < streams; choice++)
+        {
+            var (text, tokens) = request.Prompts[choice / request.N];
+            streamsOfRequest[choice] = new GenerationStream(choice, text, tokens, request, channel.Writer, aborted);
+        }
+        schedulers[request.Model.Name].Submit(streamsOfRequest);
         return channel.Reader;
     }
 

@@ -56,10 +56,15 @@ internal sealed class GenerationStream
         int v = vocabulary.Count, t = Tokens.Length;
         if (Echo)
         {
-            List<TokenLogprob>? echoed = logprobs > 0 ? [] : null;
-            for (int i = 0; i < t && echoed is not null; i++)
-                echoed.Add(i == 0 ? new TokenLogprob(vocabulary[Tokens[0]].ToString(), null, null, 0)
-                    : Describe(Tokens[i], promptLogits.Slice((i - 1) * v, v)));
+            List<TokenLogprob>? echoed = null;
+            if (logprobs > 0)
+            {
+                // The first character has no context, so no log-probability; each later one is predicted by the row before it.
+                string first = vocabulary[Tokens[0]].ToString();
+                echoed = [new TokenLogprob(first, null, null, 0)];
+                offset = first.Length;
+                for (int i = 1; i < t; i++) echoed.Add(Describe(Tokens[i], promptLogits.Slice((i - 1) * v, v)));
+            }
             offset = Prompt.Length;
             output.TryWrite(new StreamEvent(Choice, Prompt, echoed, null));
         }
@@ -81,17 +86,17 @@ internal sealed class GenerationStream
         var described = logprobs > 0 ? Describe(token, logits) : null;
         string released = stops.Append(character, out bool stopped);
         if (stopped) Finish("stop", released);
-        else if (Generated >= maxTokens) Finish("length", released + stops.Flush());
+        else if (Generated >= maxTokens) Finish("length", released + stops.Flush(), described);
         else if (released.Length > 0 || described is not null) Send(released, described);
     }
 
     /// <summary>Ends the stream now, as at its length limit (the server is shutting down): sends what is held back.</summary>
     public void Cut() => Finish("length", stops.Flush());
 
-    void Finish(string reason, string text)
+    void Finish(string reason, string text, TokenLogprob? described = null)
     {
         Finished = true;
-        output.TryWrite(new StreamEvent(Choice, text, null, reason));
+        output.TryWrite(new StreamEvent(Choice, text, described is null ? null : [described], reason));
     }
 
     void Send(string text, TokenLogprob? described)

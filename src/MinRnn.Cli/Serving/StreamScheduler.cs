@@ -15,7 +15,7 @@ internal sealed class StreamScheduler : IDisposable
     readonly ServedModel served;
     readonly StreamSlots slots;
     readonly ServerMetrics metrics;
-    readonly Channel<GenerationStream> incoming = Channel.CreateUnbounded<GenerationStream>(new UnboundedChannelOptions { SingleReader = true });
+    readonly Channel<GenerationStream[]> incoming = Channel.CreateUnbounded<GenerationStream[]>(new UnboundedChannelOptions { SingleReader = true });
     readonly Thread thread;
     readonly List<GenerationStream> active = [];
     readonly List<(GenerationStream Stream, RecurrentState State)> joining = [];
@@ -32,10 +32,11 @@ internal sealed class StreamScheduler : IDisposable
         thread.Start();
     }
 
-    /// <summary>Queues a stream whose slot is already taken; it joins the batch before the next step.</summary>
-    public void Submit(GenerationStream stream)
+    /// <summary>Queues a request's streams, whose slots are already taken; they join the batch together before the next step.</summary>
+    public void Submit(GenerationStream[] streams)
     {
-        if (!incoming.Writer.TryWrite(stream)) Drop(stream);
+        if (incoming.Writer.TryWrite(streams)) return;
+        foreach (var stream in streams) Drop(stream);
     }
 
     /// <summary>Ends every open stream now, as at its length limit, and admits no more (the server is stopping).</summary>
@@ -56,7 +57,8 @@ internal sealed class StreamScheduler : IDisposable
             {
                 foreach (var stream in active) Drop(stream);
                 active.Clear();
-                while (reader.TryRead(out var queued)) Drop(queued);
+                while (reader.TryRead(out var queued))
+                    foreach (var stream in queued) Drop(stream);
                 if (reader.Completion.IsCompleted) return;
                 continue;
             }
@@ -68,30 +70,35 @@ internal sealed class StreamScheduler : IDisposable
     }
 
     /// <summary>Reads the prompt of every queued stream and samples its first character; returns whether any joined.</summary>
-    bool Admit(ChannelReader<GenerationStream> reader)
+    bool Admit(ChannelReader<GenerationStream[]> reader)
     {
         bool joined = false;
-        while (reader.TryRead(out var stream))
+        while (reader.TryRead(out var streams))
         {
-            if (stream.Cancellation.IsCancellationRequested || cutting)
-            {
-                Drop(stream);
-                continue;
-            }
-            var single = new RecurrentState(served.Model.Config, 1);
-            var logits = served.Model.Forward(stream.Tokens, 1, stream.Tokens.Length, state: single);
-            stream.Start(logits);
-            metrics.Generated(served.Name, characters: 1, batch: null);
-            if (stream.Finished)
-            {
-                Release();
-                continue;
-            }
-            joining.Add((stream, single));
-            active.Add(stream);
-            joined = true;
+            foreach (var stream in streams) joined |= Admit(stream);
         }
         return joined;
+    }
+
+    bool Admit(GenerationStream stream)
+    {
+        if (stream.Cancellation.IsCancellationRequested || cutting)
+        {
+            Drop(stream);
+            return false;
+        }
+        var single = new RecurrentState(served.Model.Config, 1);
+        var logits = served.Model.Forward(stream.Tokens, 1, stream.Tokens.Length, state: single);
+        stream.Start(logits);
+        metrics.Generated(served.Name, characters: 1, batch: null);
+        if (stream.Finished)
+        {
+            Release();
+            return false;
+        }
+        joining.Add((stream, single));
+        active.Add(stream);
+        return true;
     }
 
     /// <summary>Drops finished and abandoned streams from the batch; returns whether any left.</summary>
