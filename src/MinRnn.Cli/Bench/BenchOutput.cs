@@ -17,12 +17,19 @@ internal static class BenchOutput
     /// <summary>Starts the one JSON object on standard output with the machine: date, cpu, threads and the FMA peak.</summary>
     public static Utf8JsonWriter StartJson(BenchEnvironment env, double peakGflops)
     {
+        var writer = StartJson(env);
+        writer.WriteNumber("fma_peak_gflops", peakGflops);
+        return writer;
+    }
+
+    /// <summary>Starts the one JSON object on standard output with the machine: date, cpu and threads.</summary>
+    public static Utf8JsonWriter StartJson(BenchEnvironment env)
+    {
         var writer = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
         writer.WriteStartObject();
         writer.WriteString("date", env.Date);
         writer.WriteString("cpu", env.Cpu);
         writer.WriteNumber("threads", env.Threads);
-        writer.WriteNumber("fma_peak_gflops", peakGflops);
         return writer;
     }
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace MinRnn.Cli.Bench;
 
-/// <summary>Times an action: a few untimed warm-up runs, then the median of the timed runs.</summary>
+/// <summary>Times an action: a few untimed warm-up runs, then the median of the timed runs; and the statistics the benchmarks report.</summary>
 internal static class BenchTimer
 {
     /// <summary>Runs <paramref name="action"/> <paramref name="warmup"/> times untimed, then
@@ -26,5 +26,16 @@ internal static class BenchTimer
         var sorted = values.Order().ToArray();
         int mid = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    /// <summary>
+    /// The <paramref name="percent"/>th percentile of <paramref name="values"/> by nearest rank: the smallest value that
+    /// at least that share of the values do not exceed.
+    /// </summary>
+    public static double Percentile(double[] values, double percent)
+    {
+        var sorted = values.Order().ToArray();
+        int rank = (int)Math.Ceiling(percent / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
     }
 }

@@ -12,6 +12,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchTrainCommand.Create());
         command.Subcommands.Add(BenchGenerateCommand.Create());
         command.Subcommands.Add(BenchScalingCommand.Create());
+        command.Subcommands.Add(BenchServeCommand.Create());
         return command;
     }
 }

@@ -36,12 +36,7 @@ internal static class BenchGenerateCommand
                 var loaded = Checkpoint.Load(path);
                 (model, vocabulary) = (loaded.Model, loaded.Vocabulary);
             }
-            else
-            {
-                vocabulary = Vocabulary.FromText(string.Concat(Enumerable.Range(0, 65).Select(i => (char)(' ' + i))));
-                model = LanguageModel.Create(Preset.Seed.Model with { VocabularySize = vocabulary.Count });
-                model.Initialize(1);
-            }
+            else (model, vocabulary) = GenerationBench.SeedModel();
             var environment = BenchEnvironment.Capture(manyThreads);
             Console.WriteLine($"date     {environment.Date:yyyy-MM-dd HH:mm} UTC");
             Console.WriteLine($"cpu      {environment.Cpu}, {environment.Simd}");
@@ -50,7 +45,7 @@ internal static class BenchGenerateCommand
             foreach (var (streams, threadCount) in new[] { (1, 1), (16, 1), (16, manyThreads) })
             {
                 Parallelism.Threads = threadCount;
-                double rate = CharactersPerSecond(model, vocabulary, prompt, streams);
+                double rate = GenerationBench.CharactersPerSecond(model, vocabulary, prompt, streams);
                 Console.WriteLine($"{streams,2} stream{(streams == 1 ? " " : "s")} on {threadCount} thread{(threadCount == 1 ? " " : "s")}: " +
                                   $"{rate.ToString("N0", CultureInfo.InvariantCulture)} characters/s in total");
             }
@@ -66,22 +61,6 @@ internal static class BenchGenerateCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>Median characters per second of <paramref name="streams"/> streams stepped together.</summary>
-    static double CharactersPerSecond(LanguageModel model, Vocabulary vocabulary, string prompt, int streams)
-    {
-        var generator = new Generator(model, vocabulary, new SamplingOptions { Seed = 1 }, streams);
-        generator.Prefill(prompt);
-        var output = new string[streams];
-        long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
-        while (Stopwatch.GetTimestamp() < warmUntil) generator.Step(output);
-        int steps = streams == 1 ? 5_000 : 1_000;
-        double seconds = BenchTimer.MedianSeconds(() =>
-        {
-            for (int i = 0; i < steps; i++) generator.Step(output);
-        }, repeat: 7, warmup: 0);
-        return steps * streams / seconds;
     }
 
     static void Report(string when, Generator generator)
