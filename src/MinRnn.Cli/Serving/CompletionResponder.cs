@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Diagnostics;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
@@ -7,11 +8,15 @@ namespace MinRnn.Cli.Serving;
 /// <summary>
 /// Answers a <see cref="GenerationRequest"/> in OpenAI's shapes: one JSON object when it is done, or server-sent events
 /// as the text is produced (<c>text_completion</c> or <c>chat.completion.chunk</c> objects, then <c>data: [DONE]</c>).
-/// An event carries every character of its choice that has arrived since the last one, so a client that reads slower
-/// than the model writes gets fewer, longer events.
+/// An event carries every character of its choice that has arrived since the last one, and a response sends at most one
+/// batch of events per <see cref="EventInterval"/>: the first characters go out at once, and a fast stream then sends a
+/// few characters per event instead of paying for an event (a JSON object, a write and a flush) per character.
 /// </summary>
 internal sealed class CompletionResponder(GenerationService service)
 {
+    /// <summary>The least time between two batches of events of one response.</summary>
+    static readonly TimeSpan EventInterval = TimeSpan.FromMilliseconds(2);
+
     public async Task RespondAsync(HttpContext context, GenerationRequest request, bool stream, bool chat)
     {
         var aborted = context.RequestAborted;
@@ -40,9 +45,13 @@ internal sealed class CompletionResponder(GenerationService service)
         else await response.Body.FlushAsync(aborted);
         int remaining = request.Streams;
         var pending = new List<StreamEvent>();
+        long lastBatch = 0;
         while (remaining > 0)
         {
+            var wait = EventInterval - Stopwatch.GetElapsedTime(lastBatch);
+            if (lastBatch != 0 && wait > TimeSpan.Zero) await Task.Delay(wait, aborted);
             pending.Add(await reader.ReadAsync(aborted));
+            lastBatch = Stopwatch.GetTimestamp();
             while (reader.TryRead(out var more)) pending.Add(more);
             foreach (var group in pending.GroupBy(e => e.Choice))
             {

@@ -35,7 +35,7 @@ internal sealed class GenerationService : IDisposable
         if (!slots.TryTake(streams))
             throw new ApiException(429, $"the server is generating its limit of {slots.Capacity} streams (--max-concurrent); retry in a moment.", null, "rate_limit_exceeded", "rate_limit_error");
         metrics.StreamsStarted(streams);
-        var channel = Channel.CreateUnbounded<StreamEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var channel = Channel.CreateUnbounded<StreamEvent>(new UnboundedChannelOptions { SingleReader = true });
         var streamsOfRequest = new GenerationStream[streams];
         for (int choice = 0; choice < streams; choice++)
         {

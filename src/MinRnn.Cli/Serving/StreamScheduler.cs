@@ -1,14 +1,16 @@
 using System.Threading.Channels;
+using MinRnn.Kernels;
 using MinRnn.Model;
 
 namespace MinRnn.Cli.Serving;
 
 /// <summary>
-/// Continuous batching for one model, on a thread of its own. Every iteration admits the streams that arrived (each
-/// prompt read in a forward of its own, from a zero state), then advances every active stream by one character in a
-/// single batched step. A stream leaves as soon as it stops, reaches its length, or its client goes away: its slot is
+/// Continuous batching for one model, on a thread of its own. Every iteration admits the streams that arrived (their
+/// prompts read from a zero state, those of one length in one batched forward), then advances every active stream by one
+/// character in a single batched step. A stream leaves as soon as it stops, reaches its length, or its client goes away: its slot is
 /// freed at once and nothing more is computed for it. Each stream samples with its own generator, and a step computes
-/// every row as it would alone, so a seeded request gives the same text beside any number of others.
+/// every row as it would alone, so a seeded request gives the same text beside any number of others (a step's and a prompt forward's rows are
+/// computed the same whatever the batch: tested).
 /// </summary>
 internal sealed class StreamScheduler : IDisposable
 {
@@ -18,13 +20,15 @@ internal sealed class StreamScheduler : IDisposable
     readonly Channel<GenerationStream[]> incoming = Channel.CreateUnbounded<GenerationStream[]>(new UnboundedChannelOptions { SingleReader = true });
     readonly Thread thread;
     readonly List<GenerationStream> active = [];
-    readonly List<(GenerationStream Stream, RecurrentState State)> joining = [];
+    readonly List<(GenerationStream Stream, RecurrentState State, int Row)> joining = [];
     readonly Dictionary<GenerationStream, int> slotOf = [];
+    readonly Action<int, int> acceptRows;
     RecurrentState? state;
     volatile bool cutting;
 
     public StreamScheduler(ServedModel served, StreamSlots slots, ServerMetrics metrics)
     {
+        acceptRows = AcceptRows;
         this.served = served;
         this.slots = slots;
         this.metrics = metrics;
@@ -69,36 +73,41 @@ internal sealed class StreamScheduler : IDisposable
         }
     }
 
-    /// <summary>Reads the prompt of every queued stream and samples its first character; returns whether any joined.</summary>
+    /// <summary>
+    /// Reads the prompts of every queued stream and samples their first characters; returns whether any joined. Prompts
+    /// of one length are read in one batched forward, which computes each row as a forward of its own would.
+    /// </summary>
     bool Admit(ChannelReader<GenerationStream[]> reader)
     {
-        bool joined = false;
+        var arrived = new List<GenerationStream>();
         while (reader.TryRead(out var streams))
+            foreach (var stream in streams)
+                if (stream.Cancellation.IsCancellationRequested || cutting) Drop(stream);
+                else arrived.Add(stream);
+        bool joined = false;
+        foreach (var group in arrived.GroupBy(s => s.Tokens.Length))
         {
-            foreach (var stream in streams) joined |= Admit(stream);
+            var streams = group.ToArray();
+            int length = group.Key, v = served.Vocabulary.Count;
+            var tokens = new int[streams.Length * length];
+            for (int i = 0; i < streams.Length; i++) streams[i].Tokens.CopyTo(tokens, i * length);
+            var prompts = new RecurrentState(served.Model.Config, streams.Length);
+            var logits = served.Model.Forward(tokens, streams.Length, length, state: prompts);
+            for (int i = 0; i < streams.Length; i++)
+            {
+                streams[i].Start(logits.Slice(i * length * v, length * v));
+                if (streams[i].Finished)
+                {
+                    Release();
+                    continue;
+                }
+                joining.Add((streams[i], prompts, i));
+                active.Add(streams[i]);
+                joined = true;
+            }
+            metrics.Generated(served.Name, characters: streams.Length, batch: null);
         }
         return joined;
-    }
-
-    bool Admit(GenerationStream stream)
-    {
-        if (stream.Cancellation.IsCancellationRequested || cutting)
-        {
-            Drop(stream);
-            return false;
-        }
-        var single = new RecurrentState(served.Model.Config, 1);
-        var logits = served.Model.Forward(stream.Tokens, 1, stream.Tokens.Length, state: single);
-        stream.Start(logits);
-        metrics.Generated(served.Name, characters: 1, batch: null);
-        if (stream.Finished)
-        {
-            Release();
-            return false;
-        }
-        joining.Add((stream, single));
-        active.Add(stream);
-        return true;
     }
 
     /// <summary>Drops finished and abandoned streams from the batch; returns whether any left.</summary>
@@ -117,11 +126,11 @@ internal sealed class StreamScheduler : IDisposable
     void Rebatch()
     {
         var next = new RecurrentState(served.Model.Config, active.Count);
-        var fresh = joining.ToDictionary(j => j.Stream, j => j.State);
+        var fresh = joining.ToDictionary(j => j.Stream, j => (j.State, j.Row));
         for (int row = 0; row < active.Count; row++)
         {
             var stream = active[row];
-            if (fresh.TryGetValue(stream, out var own)) next.CopyStream(row, own);
+            if (fresh.TryGetValue(stream, out var prompt)) next.CopyStream(row, prompt.State, prompt.Row);
             else next.CopyStream(row, state!, slotOf[stream]);
         }
         joining.Clear();
@@ -130,15 +139,30 @@ internal sealed class StreamScheduler : IDisposable
         state = next;
     }
 
-    /// <summary>One character for every active stream: one batched step, then each stream samples from its row.</summary>
+    /// <summary>
+    /// One character for every active stream: one batched step, then each stream samples from its row (split between
+    /// the threads when there are many: each stream has its own sampler, so the split changes no result).
+    /// </summary>
     void Step()
     {
-        int v = served.Vocabulary.Count;
         var tokens = new int[active.Count];
         for (int row = 0; row < active.Count; row++) tokens[row] = active[row].Next;
-        var logits = served.Model.Step(tokens, state!, served.Weights);
-        for (int row = 0; row < active.Count; row++) active[row].Accept(logits.Slice(row * v, v));
+        var rows = served.Model.Step(tokens, state!, served.Weights);
+        if (logits.Length < rows.Length) logits = new float[rows.Length];
+        rows.CopyTo(logits);
+        if (active.Count >= ParallelSampling) Parallelism.For(active.Count, acceptRows);
+        else AcceptRows(0, active.Count);
         metrics.Generated(served.Name, characters: active.Count, batch: active.Count);
+    }
+
+    /// <summary>Streams from which sampling is split between the threads.</summary>
+    const int ParallelSampling = 8;
+    float[] logits = [];
+
+    void AcceptRows(int first, int end)
+    {
+        int v = served.Vocabulary.Count;
+        for (int row = first; row < end; row++) active[row].Accept(logits.AsSpan(row * v, v));
     }
 
     /// <summary>Ends a stream that will not run on (its client is still there: it gets what was held back and "length").</summary>
