@@ -364,4 +364,16 @@ public sealed class ServerApiTests(ServerApiTests.Models models) : IClassFixture
         var error = await PostAsync(server.Client, "/v1/completions", new { model = "tiny", prompt = new string('a', 101) }, HttpStatusCode.BadRequest);
         Assert.Contains("limit is 100", error.GetProperty("error").GetProperty("message").GetString());
     }
+
+    [Fact]
+    public async Task ARequestLargerThanTheStreamLimitIs400AndOneDuringShutdownIs503()
+    {
+        await using var server = await Server(ServeOptions.Defaults with { MaxConcurrent = 4 });
+        var tooMany = await PostAsync(server.Client, "/v1/completions", new { model = "tiny", prompt = new[] { "A", "B", "C" }, n = 2 }, HttpStatusCode.BadRequest);
+        Assert.Contains("needs 6 streams", tooMany.GetProperty("error").GetProperty("message").GetString());
+
+        server.Service.Stop();
+        var stopping = await PostAsync(server.Client, "/v1/completions", new { model = "tiny", prompt = "A" }, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("server_shutting_down", stopping.GetProperty("error").GetProperty("code").GetString());
+    }
 }
