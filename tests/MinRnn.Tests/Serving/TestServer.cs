@@ -25,9 +25,16 @@ internal sealed class ServedModels : IDisposable
         Checkpoint = Path.Combine(run, "best.safetensors");
         var model = CharModel.Create(Preset.Quick.Model with { Dim = 24, Layers = 1 }, Characters, seed: 11);
         model.Save(Checkpoint);
-        File.WriteAllBytes(Path.Combine(run, "loss.png"), [0x89, (byte)'P', (byte)'N', (byte)'G']);
+        File.WriteAllBytes(Path.Combine(run, "loss.png"), BlankLossCurve);
         Models = new Dictionary<string, ServedModel> { ["tiny"] = ServedModel.Load("tiny", Checkpoint) };
     }
+
+    /// <summary>
+    /// A valid 5x3 white PNG, the shape of a real loss curve: the playground shows it as an image of the right size
+    /// rather than a broken one, and the untrained model has no curve to draw.
+    /// </summary>
+    static readonly byte[] BlankLossCurve = Convert.FromBase64String(
+        "iVBORw0KGgoAAAANSUhEUgAAAAUAAAADCAAAAAB+XZokAAAADklEQVR42mP4DwIMSCQAhosO8iKEW2EAAAAASUVORK5CYII=");
 
     public string Checkpoint { get; }
     public IReadOnlyDictionary<string, ServedModel> Models { get; }
