@@ -101,7 +101,12 @@ internal static class ServerApp
             var (request, stream) = parser.Chat(body.RootElement);
             await responder.RespondAsync(context, request, stream, chat: true);
         });
-        app.Map("/v1/{**rest}", (HttpContext context, string rest) => new ApiException(404, $"unknown endpoint /v1/{rest}.", null, "unknown_url").WriteAsync(context.Response));
+        app.Map("/v1/{**rest}", (HttpContext context, string rest) => (rest switch
+        {
+            "completions" or "chat/completions" => new ApiException(405, $"/v1/{rest} takes POST, not {context.Request.Method}.", null, "method_not_allowed"),
+            "models" => new ApiException(405, $"/v1/{rest} takes GET, not {context.Request.Method}.", null, "method_not_allowed"),
+            _ => new ApiException(404, $"unknown endpoint /v1/{rest}.", null, "unknown_url"),
+        }).WriteAsync(context.Response));
         return app;
     }
 

@@ -348,6 +348,18 @@ public sealed class ServerApiTests(ServerApiTests.Models models) : IClassFixture
     }
 
     [Fact]
+    public async Task AnEndpointCalledWithTheWrongMethodIs405()
+    {
+        await using var server = await Server();
+        foreach (var (method, path) in new[] { ("GET", "/v1/completions"), ("PUT", "/v1/chat/completions"), ("POST", "/v1/models") })
+        {
+            using var response = await server.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+            Assert.Equal("method_not_allowed", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
     public async Task ABodyOverTheLimitIs413()
     {
         await using var server = await Server(ServeOptions.Defaults with { MaxBodyBytes = 1000 });
