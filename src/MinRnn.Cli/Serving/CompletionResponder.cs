@@ -31,6 +31,7 @@ internal sealed class CompletionResponder(GenerationService service)
                 answer.Add(e);
                 if (e.FinishReason is not null) open--;
             }
+            if (answer.Failed) throw ModelFailed();
             await JsonBody.WriteAsync(context.Response, answer.WriteWhole);
             return;
         }
@@ -60,6 +61,12 @@ internal sealed class CompletionResponder(GenerationService service)
                 string? finish = group.Select(e => e.FinishReason).LastOrDefault(f => f is not null);
                 foreach (var e in group) answer.Add(e);
                 if (finish is not null) remaining--;
+                if (finish == StreamEvent.Failed)
+                {
+                    var error = ModelFailed();
+                    await JsonBody.WriteEventAsync(response, JsonBody.Bytes(w => ApiException.WriteError(w, error.Message, error.Type, null, error.Code)), aborted);
+                    return;
+                }
                 if (text.Length == 0 && finish is null && logprobs is null) continue;
                 await JsonBody.WriteEventAsync(response, JsonBody.Bytes(w => answer.WriteChunk(w, group.Key, text, logprobs, finish, role: false)), aborted);
             }
@@ -68,6 +75,9 @@ internal sealed class CompletionResponder(GenerationService service)
         await response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), aborted);
         await response.Body.FlushAsync(aborted);
     }
+
+    static ApiException ModelFailed() =>
+        new(500, "the model failed on this request (its weights give a non-finite value); the server's log says more.", null, "model_failed", "server_error");
 
     /// <summary>What a request has produced so far, and how each shape writes it.</summary>
     sealed class Answer(string prefix, GenerationRequest request, bool chat)
@@ -79,8 +89,12 @@ internal sealed class CompletionResponder(GenerationService service)
         readonly string?[] finishReasons = new string?[request.Streams];
         int generated;
 
+        /// <summary>Whether the model failed on any choice.</summary>
+        public bool Failed { get; private set; }
+
         public void Add(StreamEvent e)
         {
+            Failed |= e.FinishReason == StreamEvent.Failed;
             texts[e.Choice].Append(e.Text);
             if (e.Logprobs is not null) (logprobs[e.Choice] ??= []).AddRange(e.Logprobs);
             finishReasons[e.Choice] ??= e.FinishReason;

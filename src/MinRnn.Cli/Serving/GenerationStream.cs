@@ -93,6 +93,9 @@ internal sealed class GenerationStream
     /// <summary>Ends the stream now, as at its length limit (the server is shutting down): sends what is held back.</summary>
     public void Cut() => Finish("length", stops.Flush());
 
+    /// <summary>Ends the stream because the model failed on it; the response reports a server error.</summary>
+    public void Abort() => Finish(StreamEvent.Failed, "");
+
     void Finish(string reason, string text, TokenLogprob? described = null)
     {
         Finished = true;

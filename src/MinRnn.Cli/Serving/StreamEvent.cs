@@ -11,5 +11,9 @@ internal sealed record TokenLogprob(string Token, double? Logprob, IReadOnlyList
 /// <param name="Choice">The choice the text belongs to.</param>
 /// <param name="Text">Text to append (may be empty).</param>
 /// <param name="Logprobs">Log-probabilities of the characters of <paramref name="Text"/> when they were asked for.</param>
-/// <param name="FinishReason">"stop" or "length" on the stream's last event, else null.</param>
-internal sealed record StreamEvent(int Choice, string Text, IReadOnlyList<TokenLogprob>? Logprobs, string? FinishReason);
+/// <param name="FinishReason">"stop" or "length" on the stream's last event (<see cref="Failed"/> when the model failed), else null.</param>
+internal sealed record StreamEvent(int Choice, string Text, IReadOnlyList<TokenLogprob>? Logprobs, string? FinishReason)
+{
+    /// <summary>The finish reason of a stream the model failed on: never sent to a client as such.</summary>
+    public const string Failed = "failed";
+}

@@ -68,8 +68,31 @@ internal sealed class StreamScheduler : IDisposable
             }
             changed |= RemoveFinished();
             if (active.Count == 0) continue;
-            if (changed) Rebatch();
-            Step();
+            try
+            {
+                if (changed) Rebatch();
+                Step();
+            }
+            catch (Exception e) when (e is ArgumentException or NotFiniteNumberException or InvalidOperationException)
+            {
+                Fail(e, active);
+                active.Clear();
+                joining.Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends <paramref name="streams"/> when the model fails on them (a checkpoint whose weights give NaN, say): their
+    /// clients get a server error after what was generated, the server says why on stderr, and it serves on.
+    /// </summary>
+    void Fail(Exception e, IEnumerable<GenerationStream> streams)
+    {
+        Console.Error.WriteLine($"minrnn: serve: model '{served.Name}' failed ({e.Message.TrimEnd('.')}); its open streams were ended.");
+        foreach (var stream in streams)
+        {
+            if (!stream.Finished) stream.Abort();
+            Release();
         }
     }
 
@@ -92,7 +115,16 @@ internal sealed class StreamScheduler : IDisposable
             var tokens = new int[streams.Length * length];
             for (int i = 0; i < streams.Length; i++) streams[i].Tokens.CopyTo(tokens, i * length);
             var prompts = new RecurrentState(served.Model.Config, streams.Length);
-            var logits = served.Model.Forward(tokens, streams.Length, length, state: prompts);
+            Span<float> logits;
+            try
+            {
+                logits = served.Model.Forward(tokens, streams.Length, length, state: prompts);
+            }
+            catch (Exception e) when (e is ArgumentException or NotFiniteNumberException)
+            {
+                Fail(e, streams);
+                continue;
+            }
             for (int i = 0; i < streams.Length; i++)
             {
                 streams[i].Start(logits.Slice(i * length * v, length * v));

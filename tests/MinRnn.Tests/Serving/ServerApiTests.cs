@@ -388,4 +388,27 @@ public sealed class ServerApiTests(ServerApiTests.Models models) : IClassFixture
         var stopping = await PostAsync(server.Client, "/v1/completions", new { model = "tiny", prompt = "A" }, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("server_shutting_down", stopping.GetProperty("error").GetProperty("code").GetString());
     }
+
+    [Fact]
+    public async Task AModelThatFailsIsA500ForItsRequestsAndTheServerServesOn()
+    {
+        // A copy of the model whose cell weights are NaN: its forward refuses the non-finite pre-activations.
+        string broken = Path.Combine(Path.GetDirectoryName(models.Served.Checkpoint)!, "broken.safetensors");
+        using (var file = MinRnn.IO.SafetensorsFile.Open(models.Served.Checkpoint))
+        {
+            var tensors = file.Tensors.Select(t => new MinRnn.IO.NamedTensor(t.Name, [.. t.Shape],
+                t.Name.Contains("cell") ? Enumerable.Repeat(float.NaN, t.ElementCount).ToArray() : file.ReadTensor(t.Name))).ToList();
+            MinRnn.IO.SafetensorsWriter.WriteFile(broken, tensors, file.Metadata);
+        }
+        var served = new Dictionary<string, ServedModel>(models.Served.Models) { ["broken"] = ServedModel.Load("broken", broken) };
+        await using var server = await RunningServer.InMemoryAsync(served);
+
+        var failed = await PostAsync(server.Client, "/v1/completions", new { model = "broken", prompt = "A", max_tokens = 5 }, HttpStatusCode.InternalServerError);
+        Assert.Equal("model_failed", failed.GetProperty("error").GetProperty("code").GetString());
+        var events = await EventsAsync(server.Client, "/v1/completions", new { model = "broken", prompt = "A", max_tokens = 5, stream = true });
+        Assert.Equal("model_failed", JsonDocument.Parse(Assert.Single(events)).RootElement.GetProperty("error").GetProperty("code").GetString());
+
+        await PostAsync(server.Client, "/v1/completions", new { model = "tiny", prompt = "A", max_tokens = 5 });
+        await server.AssertNoActiveStreamsAsync();
+    }
 }

@@ -61,9 +61,11 @@ internal sealed class RunningServer : IAsyncDisposable
     /// <summary>The base address ("http://127.0.0.1:PORT") of a Kestrel server.</summary>
     public Uri Address => new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    public static async Task<RunningServer> InMemoryAsync(ServedModels models, ServeOptions? options = null)
+    public static Task<RunningServer> InMemoryAsync(ServedModels models, ServeOptions? options = null) => InMemoryAsync(models.Models, options);
+
+    public static async Task<RunningServer> InMemoryAsync(IReadOnlyDictionary<string, ServedModel> models, ServeOptions? options = null)
     {
-        var app = ServerApp.Build(models.Models, options ?? ServeOptions.Defaults, builder => builder.WebHost.UseTestServer());
+        var app = ServerApp.Build(models, options ?? ServeOptions.Defaults, builder => builder.WebHost.UseTestServer());
         await app.StartAsync();
         return new RunningServer(app, app.GetTestClient());
     }
