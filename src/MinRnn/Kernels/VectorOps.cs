@@ -89,6 +89,32 @@ internal static unsafe class VectorOps
         return i < n ? sum + SumOfSquares<SimdScalar, float>(x + i, n - i) : sum;
     }
 
+    /// <summary>Σ x[i] for i &lt; n, one partial sum per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum<TOps, TV>(float* x, int n) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV acc = TOps.Zero;
+        int i = 0;
+        for (; i <= n - TOps.Count; i += TOps.Count) acc = TOps.Add(acc, TOps.Load(x + i));
+        float sum = TOps.Sum(acc);
+        return i < n ? sum + Sum<SimdScalar, float>(x + i, n - i) : sum;
+    }
+
+    /// <summary>Σ (x[i] − center)² for i &lt; n, one partial sum per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SumOfSquaredDeviations<TOps, TV>(float* x, float center, int n) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV c = TOps.Broadcast(center), acc = TOps.Zero;
+        int i = 0;
+        for (; i <= n - TOps.Count; i += TOps.Count)
+        {
+            TV v = TOps.Sub(TOps.Load(x + i), c);
+            acc = TOps.Fma(v, v, acc);
+        }
+        float sum = TOps.Sum(acc);
+        return i < n ? sum + SumOfSquaredDeviations<SimdScalar, float>(x + i, center, n - i) : sum;
+    }
+
     /// <summary>The largest lane of <paramref name="v"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross<TOps, TV>(TV v) where TOps : struct, ISimd<TV> where TV : struct
