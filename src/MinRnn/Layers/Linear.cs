@@ -4,7 +4,7 @@ namespace MinRnn.Layers;
 
 /// <summary>
 /// Fully connected layer y = x · Wᵀ + b for x [rows, inFeatures], weight W [outFeatures, inFeatures]
-/// (PyTorch's nn.Linear layout), bias b [outFeatures] and y [rows, outFeatures]. The products run on
+/// (PyTorch's nn.Linear layout), bias b [outFeatures] (or empty: no bias, as nanoGPT's bias=False) and y [rows, outFeatures]. The products run on
 /// <see cref="Gemm"/>. <see cref="LinearReference"/> is the double-precision oracle.
 /// </summary>
 internal static unsafe class Linear
@@ -25,13 +25,13 @@ internal static unsafe class Linear
     /// <exception cref="ArgumentException">A buffer's length does not match its shape, or y overlaps x.</exception>
     internal static void Forward(ReadOnlySpan<float> x, PackedMatrix weight, ReadOnlySpan<float> bias, Span<float> y, int rows)
     {
-        Check.Length("Linear.Forward", "bias", bias.Length, weight.N);
+        if (!bias.IsEmpty) Check.Length("Linear.Forward", "bias", bias.Length, weight.N);
         weight.Multiply(x, bias, y, rows);
     }
 
     /// <summary>
     /// Gradients: dx = dy · W (or dx += with <paramref name="accumulateDx"/>; skipped when dx is empty,
-    /// as for a first layer), dW += dyᵀ · x and db += Σ_rows dy. dW and db accumulate so that callers
+    /// as for a first layer), dW += dyᵀ · x and db += Σ_rows dy (skipped when dBias is empty: no bias). dW and db accumulate so that callers
     /// can sum over micro-batches; both are formed in a fixed order for any thread count.
     /// </summary>
     /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not match
@@ -44,7 +44,8 @@ internal static unsafe class Linear
         Check.Disjoint(op, "dy", dy, "dBias", dBias);
         if (!dx.IsEmpty) Gemm.Multiply(dy, weight, dx, rows, inFeatures, outFeatures, accumulate: accumulateDx);
         Gemm.Multiply(dy, x, dWeight, outFeatures, inFeatures, rows, transposeA: true, accumulate: true);
-        fixed (float* g = dy) fixed (float* db = dBias) ColumnSums.Accumulate(g, db, rows, outFeatures);
+        if (!dBias.IsEmpty)
+            fixed (float* g = dy) fixed (float* db = dBias) ColumnSums.Accumulate(g, db, rows, outFeatures);
     }
 
     internal static void ValidateForward(string op, int x, int weight, int bias, int y, int rows, int inFeatures, int outFeatures)
@@ -52,7 +53,7 @@ internal static unsafe class Linear
         Check.Positive(op, ("rows", rows), ("inFeatures", inFeatures), ("outFeatures", outFeatures));
         Check.Length(op, "x", x, rows, inFeatures);
         Check.Length(op, "weight", weight, outFeatures, inFeatures);
-        Check.Length(op, "bias", bias, outFeatures);
+        if (bias != 0) Check.Length(op, "bias", bias, outFeatures);
         Check.Length(op, "y", y, rows, outFeatures);
     }
 
@@ -65,6 +66,6 @@ internal static unsafe class Linear
         Check.Length(op, "dy", dy, rows, outFeatures);
         if (dx != 0) Check.Length(op, "dx", dx, rows, inFeatures);
         Check.Length(op, "dWeight", dWeight, outFeatures, inFeatures);
-        Check.Length(op, "dBias", dBias, outFeatures);
+        if (dBias != 0) Check.Length(op, "dBias", dBias, outFeatures);
     }
 }

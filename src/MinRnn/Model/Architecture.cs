@@ -7,4 +7,6 @@ public enum Architecture
     Plain,
     /// <summary>The paper's language-model block: conv, minRNN, MLP, residual connections and RMSNorm.</summary>
     Residual,
+    /// <summary>nanoGPT's GPT (spec §6): learned positions, pre-LayerNorm blocks of causal self-attention and an MLP, head tied to the embedding.</summary>
+    Transformer,
 }

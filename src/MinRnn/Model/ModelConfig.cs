@@ -7,20 +7,22 @@ namespace MinRnn;
 /// Everything that fixes a model's parameter shapes (spec §3). It round-trips through a checkpoint's
 /// string metadata, so a checkpoint file alone rebuilds the model.
 /// </summary>
-/// <param name="Architecture">Plain or residual.</param>
-/// <param name="Cell">minGRU or minLSTM; GRU or LSTM with the plain architecture.</param>
+/// <param name="Architecture">Plain, residual or transformer.</param>
+/// <param name="Cell">minGRU or minLSTM; GRU or LSTM with the plain architecture; unused by the transformer.</param>
 /// <param name="VocabularySize">V: number of distinct characters.</param>
 /// <param name="Dim">D: the model width.</param>
 /// <param name="Layers">L: cells (plain) or blocks (residual).</param>
 /// <param name="Expansion">E: residual cell width H = round(E·D); plain models use H = D.</param>
 /// <param name="ConvKernel">K: depthwise causal conv kernel of a residual block, 0 for none.</param>
-/// <param name="MlpMultiplier">M: the residual block's MLP has M·D hidden units.</param>
-/// <param name="Dropout">Training-time dropout on the embedding and on each residual branch.</param>
+/// <param name="MlpMultiplier">M: the residual and transformer blocks' MLP has M·D hidden units.</param>
+/// <param name="Dropout">Training-time dropout on the embedding and on each residual branch (and the transformer's attention).</param>
+/// <param name="Heads">The transformer's attention heads; they must divide D. 0 for the recurrent models.</param>
+/// <param name="BlockSize">C: the transformer's longest context, the rows of its position embedding. 0 for the recurrent models.</param>
 public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, int VocabularySize, int Dim, int Layers,
-    double Expansion = 1, int ConvKernel = 0, int MlpMultiplier = 4, float Dropout = 0)
+    double Expansion = 1, int ConvKernel = 0, int MlpMultiplier = 4, float Dropout = 0, int Heads = 0, int BlockSize = 0)
 {
     /// <summary>H: the cell's hidden width.</summary>
-    public int Hidden => Architecture == Architecture.Plain ? Dim : (int)Math.Round(Expansion * Dim, MidpointRounding.AwayFromZero);
+    public int Hidden => Architecture == Architecture.Residual ? (int)Math.Round(Expansion * Dim, MidpointRounding.AwayFromZero) : Dim;
 
     /// <summary>Throws <see cref="ArgumentException"/> with one line naming the first invalid value.</summary>
     public ModelConfig Validated()
@@ -29,6 +31,13 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         if (Dim < 1) throw new ArgumentException($"--dim must be at least 1, got {Dim}.");
         if (Layers < 1) throw new ArgumentException($"--layers must be at least 1, got {Layers}.");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"--dropout must be in [0, 1), got {Dropout}.");
+        if (Architecture == Architecture.Transformer)
+        {
+            if (Heads < 1 || Dim % Heads != 0) throw new ArgumentException($"--heads must divide --dim ({Dim}) into equal heads, got {Heads}.");
+            if (BlockSize < 1) throw new ArgumentException($"the transformer's block size (its longest context) must be at least 1, got {BlockSize}.");
+            if (MlpMultiplier < 1) throw new ArgumentException($"--mlp must be at least 1, got {MlpMultiplier}.");
+            return this;
+        }
         if (Architecture == Architecture.Residual && !Cell.IsMinimal())
             throw new ArgumentException($"the {Cell.Name()} cell is available with the plain architecture only (--arch plain).");
         if (Architecture == Architecture.Residual)
@@ -47,6 +56,8 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
     public long ParameterCount()
     {
         long v = VocabularySize, d = Dim, h = Hidden, g = Cell.Gates(), m = (long)MlpMultiplier * d, k = ConvKernel;
+        // wte (tied to the head), wpe, per block ln_1, c_attn, c_proj, ln_2, c_fc, c_proj; ln_f.
+        if (Architecture == Architecture.Transformer) return v * d + (long)BlockSize * d + Layers * (d + 3 * d * d + d * d + d + 2 * m * d) + d;
         long layer = Architecture == Architecture.Residual
             ? (k > 0 ? d * k + d : 0) + d + (g * h * d + g * h) + (d * h + d) + d + (m * d + m) + (d * m + d)
             : (Cell.IsMinimal() ? 1 : 2) * (g * d * d + g * d);
@@ -54,7 +65,18 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
     }
 
     /// <summary>The configuration as checkpoint metadata entries.</summary>
-    internal IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    internal IReadOnlyDictionary<string, string> ToMetadata()
+    {
+        var metadata = RecurrentMetadata();
+        if (Architecture == Architecture.Transformer)
+        {
+            metadata["heads"] = Invariant(Heads);
+            metadata["block_size"] = Invariant(BlockSize);
+        }
+        return metadata;
+    }
+
+    Dictionary<string, string> RecurrentMetadata() => new()
     {
         ["architecture"] = Architecture.ToString().ToLowerInvariant(),
         ["cell"] = Cell.Name(),
@@ -81,8 +103,9 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         var cell = RecurrentCells.Parse(Get("cell")) ?? throw new InvalidDataException($"unknown cell \"{Get("cell")}\".");
         try
         {
+            bool transformer = architecture == Architecture.Transformer;
             return new ModelConfig(architecture, cell, Int("vocab_size"), Int("dim"), Int("layers"), Real("expansion"),
-                Int("conv_kernel"), Int("mlp_multiplier"), (float)Real("dropout")).Validated();
+                Int("conv_kernel"), Int("mlp_multiplier"), (float)Real("dropout"), transformer ? Int("heads") : 0, transformer ? Int("block_size") : 0).Validated();
         }
         catch (ArgumentException e) { throw new InvalidDataException($"invalid configuration in metadata: {e.Message}"); }
     }
@@ -92,6 +115,7 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
     {
         "plain" => Architecture.Plain,
         "residual" => Architecture.Residual,
+        "transformer" => Architecture.Transformer,
         _ => null,
     };
 

@@ -99,4 +99,22 @@ public class LinearTests
         e = Assert.Throws<ArgumentException>(() => Linear.Backward(x, w, y, [], new float[8], new float[1], 3, 4, 2));
         Assert.Contains("dBias has 1 elements", e.Message);
     }
+
+    [Fact]
+    public void WithoutABiasItIsTheProductAlone()
+    {
+        int rows = 5, inF = 7, outF = 3;
+        var x = TestData.Uniform(rows * inF, 1); var w = TestData.Uniform(outF * inF, 2); var dy = TestData.Uniform(rows * outF, 3);
+        var withZero = new float[rows * outF]; var without = new float[rows * outF];
+        Linear.Forward(x, w, new float[outF], withZero, rows, inF, outF);
+        Linear.Forward(x, w, [], without, rows, inF, outF);
+        Assert.Equal(withZero, without);
+
+        var dxZero = new float[x.Length]; var dwZero = new float[w.Length]; var dbZero = new float[outF];
+        var dx = new float[x.Length]; var dw = new float[w.Length];
+        Linear.Backward(x, w, dy, dxZero, dwZero, dbZero, rows, inF, outF);
+        Linear.Backward(x, w, dy, dx, dw, [], rows, inF, outF);
+        Assert.Equal(dxZero, dx);
+        Assert.Equal(dwZero, dw);
+    }
 }
