@@ -42,7 +42,8 @@ internal sealed class Checkpoint
 
     /// <summary>Writes <paramref name="model"/> atomically to <paramref name="path"/>.</summary>
     public static void Save(string path, LanguageModel model, Vocabulary vocabulary, IReadOnlyDictionary<string, string>? extra = null) =>
-        SafetensorsWriter.WriteFile(path, model.Parameters.Select(p => new NamedTensor(p.Name, p.Shape, p.Value)), MetadataOf(model.Config, vocabulary, extra));
+        SafetensorsWriter.WriteFile(path, model.Parameters.Select(p => new NamedTensor(p.Name, p.Shape, p.Value))
+            .Concat(model.Aliases.Select(a => new NamedTensor(a.Name, a.Of.Shape, a.Of.Value))), MetadataOf(model.Config, vocabulary, extra));
 
     /// <summary>
     /// The metadata a checkpoint of a model of <paramref name="config"/> holds: the format tag, the configuration, the
@@ -90,7 +91,7 @@ internal sealed class Checkpoint
         if (vocabulary.Count != config.VocabularySize)
             throw new InvalidDataException($"{name}: the vocabulary has {vocabulary.Count} characters but vocab_size is {config.VocabularySize}.");
         var model = LanguageModel.Create(config);
-        file.CheckTensors(model.Parameters.Select(p => (p.Name, p.Shape)));
+        file.CheckTensors(model.Parameters.Select(p => (p.Name, p.Shape)).Concat(model.Aliases.Select(a => (a.Name, a.Of.Shape))));
         foreach (var p in model.Parameters) file.ReadTensor(p.Name, p.Value);
         return new Checkpoint(model, vocabulary, file.Metadata);
     }

@@ -12,8 +12,10 @@ namespace MinRnn.Model;
 internal abstract class LanguageModel
 {
     readonly List<Parameter> parameters = [];
+    readonly List<(string Name, Parameter Of)> aliases = [];
     readonly Parameter embedding;
-    Parameter headWeight = null!, headBias = null!;
+    Parameter headWeight = null!;
+    Parameter? headBias;
     int[] tokens = [];
     float[] embedded = [], logits = [], dHeadInput = [], dEmbedded = [];
     int rows;
@@ -21,11 +23,14 @@ internal abstract class LanguageModel
     ulong dropoutSeed;
     StepWeights? stepping;
 
-    /// <summary>Creates the embedding and head parameters; subclasses add theirs in between (names as spec §5).</summary>
-    protected LanguageModel(ModelConfig config)
+    /// <summary>
+    /// Creates the embedding, named <paramref name="embeddingName"/>; subclasses add their parameters, then the head
+    /// (names as spec §5 and §6).
+    /// </summary>
+    protected LanguageModel(ModelConfig config, string embeddingName = "embedding.weight")
     {
         Config = config.Validated();
-        embedding = AddParameter("embedding.weight", [config.VocabularySize, config.Dim], decay: true);
+        embedding = AddParameter(embeddingName, [config.VocabularySize, config.Dim], decay: true);
     }
 
     /// <summary>Adds the head last, so the parameter order follows the data flow.</summary>
@@ -34,6 +39,20 @@ internal abstract class LanguageModel
         headWeight = AddParameter("head.weight", [Config.VocabularySize, Config.Dim], decay: true);
         headBias = AddParameter("head.bias", [Config.VocabularySize], decay: false);
     }
+
+    /// <summary>
+    /// Makes the head the embedding table itself (weight tying, no bias): logits = x · Eᵀ, and the table's gradient
+    /// sums both uses. Checkpoints also carry it under <paramref name="name"/>, as PyTorch's state dict does.
+    /// </summary>
+    protected void TieHead(string name)
+    {
+        headWeight = embedding;
+        headBias = null;
+        aliases.Add((name, embedding));
+    }
+
+    /// <summary>Parameters a checkpoint also holds under a second name (a tied head), after <see cref="Parameters"/>.</summary>
+    public IReadOnlyList<(string Name, Parameter Of)> Aliases => aliases;
 
     /// <summary>Builds the model of <paramref name="config"/>'s architecture with zero parameters.</summary>
     public static LanguageModel Create(ModelConfig config) => config.Architecture switch
@@ -55,11 +74,16 @@ internal abstract class LanguageModel
 
     /// <summary>
     /// Matrix-product FLOPs of one training token that the engine performs, as nanoGPT counts them for MFU: 6 per
-    /// weight of every linear map (2 forward, 4 backward); the embedding lookup, the scans and element-wise work
-    /// are not counted, nor is a map folded into a per-token table (see <see cref="FoldedInTraining"/>).
+    /// weight of every linear map (2 forward, 4 backward), a head tied to the embedding included; lookups (the embedding,
+    /// positions), the scans, attention's products and element-wise work are not counted, nor is a map folded into a
+    /// per-token table (see <see cref="FoldedInTraining"/>).
     /// </summary>
     public long TrainingFlopsPerToken =>
-        6 * parameters.Where(p => p.Shape.Length == 2 && p != embedding && p != FoldedInTraining).Sum(p => (long)p.Value.Length);
+        6 * (parameters.Where(p => p.Shape.Length == 2 && !IsTable(p) && p != FoldedInTraining).Sum(p => (long)p.Value.Length)
+             + (headWeight == embedding ? headWeight.Value.Length : 0));
+
+    /// <summary>Whether <paramref name="p"/> is a table read by lookup (no products): the embedding, and any like it.</summary>
+    protected virtual bool IsTable(Parameter p) => p == embedding;
 
     /// <summary>
     /// A weight whose products training does not run per token, because the model folds its map into a table
@@ -74,7 +98,7 @@ internal abstract class LanguageModel
     /// PyTorch's default initialisation: embedding ~ N(0, 1); linear and conv weights and biases
     /// ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); norm weights 1. Each tensor draws from its own stream.
     /// </summary>
-    public void Initialize(ulong seed)
+    public virtual void Initialize(ulong seed)
     {
         for (int i = 0; i < parameters.Count; i++)
         {
@@ -123,6 +147,7 @@ internal abstract class LanguageModel
         Grow(ref logits, rows * v);
         var x = embedded.AsSpan(0, rows * d);
         Embedding.Forward(input, embedding.Value, x, v, d);
+        AddPositions(x, batch, time, state);
         if (train && Config.Dropout > 0) Dropout.Forward(x, x, Config.Dropout, DropoutStream(0));
         var headInput = ForwardBody(x, batch, time, state);
         var output = logits.AsSpan(0, rows * v);
@@ -160,11 +185,18 @@ internal abstract class LanguageModel
     /// y = x · Wᵀ + b for <paramref name="weight"/> W and <paramref name="bias"/> b: with W's packed copy
     /// during a <see cref="Step"/>, from the parameter itself otherwise.
     /// </summary>
-    protected void Project(ReadOnlySpan<float> x, Parameter weight, Parameter bias, Span<float> y, int rows)
+    protected void Project(ReadOnlySpan<float> x, Parameter weight, Parameter? bias, Span<float> y, int rows)
     {
-        if (stepping is not null) Linear.Forward(x, stepping[weight], bias.Value, y, rows);
-        else Linear.Forward(x, weight.Value, bias.Value, y, rows, weight.Shape[1], weight.Shape[0]);
+        ReadOnlySpan<float> b = bias is null ? default : bias.Value;
+        if (stepping is not null) Linear.Forward(x, stepping[weight], b, y, rows);
+        else Linear.Forward(x, weight.Value, b, y, rows, weight.Shape[1], weight.Shape[0]);
     }
+
+    /// <summary>Adds position information to the embedded input x [batch·time, D] (the transformer's); nothing by default.</summary>
+    protected virtual void AddPositions(Span<float> x, int batch, int time, RecurrentState? state) { }
+
+    /// <summary>Accumulates the gradient of what <see cref="AddPositions"/> added, from dLoss/dx [batch·time, D].</summary>
+    protected virtual void PositionsBackward(ReadOnlySpan<float> dx) { }
 
     /// <summary>
     /// For <see cref="PackForSteps"/>: the first projection of every embedding row [V, outFeatures] when
@@ -190,10 +222,11 @@ internal abstract class LanguageModel
         Grow(ref dHeadInput, rows * d);
         Grow(ref dEmbedded, rows * d);
         var dHead = dHeadInput.AsSpan(0, rows * d);
-        Linear.Backward(HeadInput, headWeight.Value, dLogits, dHead, headWeight.Gradient, headBias.Gradient, rows, d, v);
+        Linear.Backward(HeadInput, headWeight.Value, dLogits, dHead, headWeight.Gradient, headBias is null ? default : headBias.Gradient, rows, d, v);
         var dx = dEmbedded.AsSpan(0, rows * d);
         if (BackwardBody(dHead, dx)) return;
         if (Config.Dropout > 0) Dropout.Backward(dx, dx, Config.Dropout, DropoutStream(0));
+        PositionsBackward(dx);
         Embedding.Backward(tokens.AsSpan(0, rows), dx, embedding.Gradient, v, d);
     }
 
@@ -239,6 +272,20 @@ internal abstract class LanguageModel
 
     /// <summary>The dropout mask stream of site <paramref name="site"/> for the last forward.</summary>
     protected ulong DropoutStream(int site) => dropoutSeed * 1_000_003 + (ulong)site;
+
+    /// <summary>
+    /// d(branch output) from d(residual stream): through dropout site <paramref name="site"/>'s mask into
+    /// <paramref name="scratch"/> when training, else the same buffer.
+    /// </summary>
+    protected ReadOnlySpan<float> DropoutBackward(Span<float> dStream, Span<float> scratch, int site)
+    {
+        if (!Training) return dStream;
+        Dropout.Backward(dStream, scratch, Config.Dropout, DropoutStream(site));
+        return scratch;
+    }
+
+    /// <summary>The last forward's rows of <paramref name="buffer"/>, <paramref name="width"/> floats each.</summary>
+    protected Span<float> Rows(float[] buffer, int width) => buffer.AsSpan(0, rows * width);
 
     /// <summary>Adds a parameter in data-flow order.</summary>
     protected Parameter AddParameter(string name, int[] shape, bool decay)

@@ -63,7 +63,7 @@ internal sealed class ResidualModel : LanguageModel
         return Config.Layers * block + 2 * d + h + g * h + m;
     }
 
-    protected override ReadOnlySpan<float> HeadInput => Slice(headInput, Config.Dim);
+    protected override ReadOnlySpan<float> HeadInput => Rows(headInput, Config.Dim);
 
     protected override ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time, RecurrentState? state)
     {
@@ -73,7 +73,7 @@ internal sealed class ResidualModel : LanguageModel
         int rows = batch * time;
         float p = Config.Dropout;
         Grow(ref branch, (long)rows * d);
-        var scratch = Slice(branch, d);
+        var scratch = Rows(branch, d);
         ReadOnlySpan<float> input = x;
         for (int i = 0; i < blocks.Length; i++)
         {
@@ -89,28 +89,28 @@ internal sealed class ResidualModel : LanguageModel
                 CausalConv.Forward(input, b.ConvWeight!.Value, b.ConvBias!.Value, scratch, batch, time, d, k);
                 if (state is not null) CausalConv.ContinueFrom(state.ConvHistory[i], input, b.ConvWeight.Value, scratch, batch, time, d, k);
                 if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 1));
-                Residual.Add(input, scratch, Slice(b.X1, d));
-                x1 = Slice(b.X1, d);
+                Residual.Add(input, scratch, Rows(b.X1, d));
+                x1 = Rows(b.X1, d);
             }
-            RmsNorm.Forward(x1, b.Norm1.Value, Slice(b.N1, d), rows, d);
-            Project(Slice(b.N1, d), b.CellWeight, b.CellBias, Slice(b.Pre, g * h), rows);
-            MinRnnScan.Forward(Config.Cell, Scan, Slice(b.Pre, g * h), state is null ? default : state.Hidden[i], Slice(b.H, h), batch, time, h);
-            state?.KeepLastHidden(i, Slice(b.H, h), time);
-            Project(Slice(b.H, h), b.OutWeight, b.OutBias, scratch, rows);
+            RmsNorm.Forward(x1, b.Norm1.Value, Rows(b.N1, d), rows, d);
+            Project(Rows(b.N1, d), b.CellWeight, b.CellBias, Rows(b.Pre, g * h), rows);
+            MinRnnScan.Forward(Config.Cell, Scan, Rows(b.Pre, g * h), state is null ? default : state.Hidden[i], Rows(b.H, h), batch, time, h);
+            state?.KeepLastHidden(i, Rows(b.H, h), time);
+            Project(Rows(b.H, h), b.OutWeight, b.OutBias, scratch, rows);
             if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 2));
-            Residual.Add(x1, scratch, Slice(b.X2, d));
+            Residual.Add(x1, scratch, Rows(b.X2, d));
 
-            RmsNorm.Forward(Slice(b.X2, d), b.Norm2.Value, Slice(b.N2, d), rows, d);
-            Project(Slice(b.N2, d), b.UpWeight, b.UpBias, Slice(b.Up, m), rows);
-            Layers.Gelu.Forward(Slice(b.Up, m), Slice(b.Gelu, m));
-            Project(Slice(b.Gelu, m), b.DownWeight, b.DownBias, scratch, rows);
+            RmsNorm.Forward(Rows(b.X2, d), b.Norm2.Value, Rows(b.N2, d), rows, d);
+            Project(Rows(b.N2, d), b.UpWeight, b.UpBias, Rows(b.Up, m), rows);
+            Layers.Gelu.Forward(Rows(b.Up, m), Rows(b.Gelu, m));
+            Project(Rows(b.Gelu, m), b.DownWeight, b.DownBias, scratch, rows);
             if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 3));
-            Residual.Add(Slice(b.X2, d), scratch, Slice(b.Output, d));
-            input = Slice(b.Output, d);
+            Residual.Add(Rows(b.X2, d), scratch, Rows(b.Output, d));
+            input = Rows(b.Output, d);
         }
         Grow(ref headInput, (long)rows * d);
-        RmsNorm.Forward(input, normF.Value, Slice(headInput, d), rows, d);
-        return Slice(headInput, d);
+        RmsNorm.Forward(input, normF.Value, Rows(headInput, d), rows, d);
+        return Rows(headInput, d);
     }
 
     protected override bool BackwardBody(Span<float> dHeadInput, Span<float> dx)
@@ -121,26 +121,26 @@ internal sealed class ResidualModel : LanguageModel
         Grow(ref dHidden, (long)rows * h);
         Grow(ref dPre, (long)rows * g * h);
         Grow(ref dUp, (long)rows * m);
-        var scratch = Slice(branch, d);
+        var scratch = Rows(branch, d);
         // dx holds the gradient w.r.t. the residual stream, from the top of the model down to the embedding.
-        RmsNorm.Backward(Slice(blocks[^1].Output, d), normF.Value, dHeadInput, dx, normF.Gradient, rows, d);
+        RmsNorm.Backward(Rows(blocks[^1].Output, d), normF.Value, dHeadInput, dx, normF.Gradient, rows, d);
         var dNorm = dHeadInput; // free from here on: the branches' d(norm output)
         for (int i = blocks.Length - 1; i >= 0; i--)
         {
             var b = blocks[i];
-            ReadOnlySpan<float> input = i == 0 ? Embedded : Slice(blocks[i - 1].Output, d);
-            ReadOnlySpan<float> x1 = k > 0 ? Slice(b.X1, d) : input;
+            ReadOnlySpan<float> input = i == 0 ? Embedded : Rows(blocks[i - 1].Output, d);
+            ReadOnlySpan<float> x1 = k > 0 ? Rows(b.X1, d) : input;
 
             ReadOnlySpan<float> dBranch = DropoutBackward(dx, scratch, 3 * i + 3);
-            Linear.Backward(Slice(b.Gelu, m), b.DownWeight.Value, dBranch, Slice(dUp, m), b.DownWeight.Gradient, b.DownBias.Gradient, rows, m, d);
-            Layers.Gelu.Backward(Slice(b.Up, m), Slice(dUp, m), Slice(dUp, m));
-            Linear.Backward(Slice(b.N2, d), b.UpWeight.Value, Slice(dUp, m), dNorm, b.UpWeight.Gradient, b.UpBias.Gradient, rows, d, m);
-            RmsNorm.Backward(Slice(b.X2, d), b.Norm2.Value, dNorm, dx, b.Norm2.Gradient, rows, d, accumulateDx: true);
+            Linear.Backward(Rows(b.Gelu, m), b.DownWeight.Value, dBranch, Rows(dUp, m), b.DownWeight.Gradient, b.DownBias.Gradient, rows, m, d);
+            Layers.Gelu.Backward(Rows(b.Up, m), Rows(dUp, m), Rows(dUp, m));
+            Linear.Backward(Rows(b.N2, d), b.UpWeight.Value, Rows(dUp, m), dNorm, b.UpWeight.Gradient, b.UpBias.Gradient, rows, d, m);
+            RmsNorm.Backward(Rows(b.X2, d), b.Norm2.Value, dNorm, dx, b.Norm2.Gradient, rows, d, accumulateDx: true);
 
             dBranch = DropoutBackward(dx, scratch, 3 * i + 2);
-            Linear.Backward(Slice(b.H, h), b.OutWeight.Value, dBranch, Slice(dHidden, h), b.OutWeight.Gradient, b.OutBias.Gradient, rows, h, d);
-            MinRnnScan.Backward(Config.Cell, Slice(b.Pre, g * h), default, Slice(b.H, h), Slice(dHidden, h), Slice(dPre, g * h), default, batch, time, h);
-            Linear.Backward(Slice(b.N1, d), b.CellWeight.Value, Slice(dPre, g * h), dNorm, b.CellWeight.Gradient, b.CellBias.Gradient, rows, d, g * h);
+            Linear.Backward(Rows(b.H, h), b.OutWeight.Value, dBranch, Rows(dHidden, h), b.OutWeight.Gradient, b.OutBias.Gradient, rows, h, d);
+            MinRnnScan.Backward(Config.Cell, Rows(b.Pre, g * h), default, Rows(b.H, h), Rows(dHidden, h), Rows(dPre, g * h), default, batch, time, h);
+            Linear.Backward(Rows(b.N1, d), b.CellWeight.Value, Rows(dPre, g * h), dNorm, b.CellWeight.Gradient, b.CellBias.Gradient, rows, d, g * h);
             RmsNorm.Backward(x1, b.Norm1.Value, dNorm, dx, b.Norm1.Gradient, rows, d, accumulateDx: true);
 
             if (k > 0)
@@ -154,14 +154,4 @@ internal sealed class ResidualModel : LanguageModel
         }
         return false;
     }
-
-    /// <summary>d(branch output) from d(residual stream): through the dropout mask when training, else the same buffer.</summary>
-    ReadOnlySpan<float> DropoutBackward(Span<float> dStream, Span<float> scratch, int site)
-    {
-        if (!Training) return dStream;
-        Dropout.Backward(dStream, scratch, Config.Dropout, DropoutStream(site));
-        return scratch;
-    }
-
-    Span<float> Slice(float[] buffer, int width) => buffer.AsSpan(0, batch * time * width);
 }
