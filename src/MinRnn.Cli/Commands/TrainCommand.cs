@@ -22,12 +22,13 @@ internal static class TrainCommand
         var skipNonFinite = Add(command, new Option<bool>("--skip-nonfinite") { Description = "Skip a step whose loss or gradient is NaN or infinite (counted and reported) instead of stopping the run." });
         var threads = Add(command, new Option<int?>("--threads") { Description = "Threads to use. Default: all processors." });
         var cell = Add(command, new Option<string?>("--cell") { Description = "Recurrent cell: mingru or minlstm; gru or lstm (plain architecture, trained by backpropagation through time)." });
-        var arch = Add(command, new Option<string?>("--arch") { Description = "Architecture: plain (Embed → cells → Linear) or residual (the paper's block)." });
+        var arch = Add(command, new Option<string?>("--arch") { Description = "Architecture: plain (Embed → cells → Linear), residual (the paper's block) or transformer (nanoGPT's GPT)." });
         var layers = Add(command, new Option<int?>("--layers") { Description = "Cells (plain) or blocks (residual)." });
         var dim = Add(command, new Option<int?>("--dim") { Description = "Model width D." });
         var expansion = Add(command, new Option<double?>("--expansion") { Description = "Residual cell width H = round(E·D)." });
         var conv = Add(command, new Option<int?>("--conv") { Description = "Residual causal conv kernel K (0: none)." });
         var mlp = Add(command, new Option<int?>("--mlp") { Description = "Residual MLP width multiplier M." });
+        var heads = Add(command, new Option<int?>("--heads") { Description = "Transformer attention heads; they must divide --dim." });
         var dropout = Add(command, new Option<float?>("--dropout") { Description = "Dropout on the embedding and the residual branches, in [0, 1)." });
         var batch = Add(command, new Option<int?>("--batch") { Description = "Windows per step." });
         var context = Add(command, new Option<int?>("--context") { Description = "Characters per window." });
@@ -38,6 +39,7 @@ internal static class TrainCommand
         var decaySteps = Add(command, new Option<int?>("--decay-steps") { Description = "Step at which the cosine decay reaches --min-lr, which holds after it (0: the last step)." });
         var patience = Add(command, new Option<int?>("--patience") { Description = "Stop early once the best validation loss is this many steps old (0: off)." });
         var weightDecay = Add(command, new Option<double?>("--weight-decay") { Description = "AdamW decoupled weight decay (weights only)." });
+        var beta2 = Add(command, new Option<double?>("--beta2") { Description = "AdamW's β2, in [0, 1) (default 0.999)." });
         var clip = Add(command, new Option<double?>("--clip") { Description = "Global gradient-norm clip (0: off)." });
         var ema = Add(command, new Option<double?>("--ema") { Description = "Evaluate and save a moving average of the weights with this decay, e.g. 0.995 (0: off, the last weights)." });
         var evalEvery = Add(command, new Option<int?>("--eval-every") { Description = "Steps between validation evaluations and checkpoints." });
@@ -48,13 +50,13 @@ internal static class TrainCommand
             var flags = new TrainFlags
             {
                 Cell = parsed.GetValue(cell) is { } c ? RecurrentCells.Parse(c) ?? throw new UsageException($"--cell must be mingru, minlstm, gru or lstm, got '{c}'.") : null,
-                Architecture = parsed.GetValue(arch) is { } a ? ModelConfig.ParseArchitecture(a) ?? throw new UsageException($"--arch must be plain or residual, got '{a}'.") : null,
+                Architecture = parsed.GetValue(arch) is { } a ? ModelConfig.ParseArchitecture(a) ?? throw new UsageException($"--arch must be plain, residual or transformer, got '{a}'.") : null,
                 Layers = parsed.GetValue(layers), Dim = parsed.GetValue(dim), Expansion = parsed.GetValue(expansion),
-                Conv = parsed.GetValue(conv), Mlp = parsed.GetValue(mlp), Dropout = parsed.GetValue(dropout),
+                Conv = parsed.GetValue(conv), Mlp = parsed.GetValue(mlp), Dropout = parsed.GetValue(dropout), Heads = parsed.GetValue(heads),
                 Batch = parsed.GetValue(batch), Context = parsed.GetValue(context), Steps = parsed.GetValue(steps),
                 LearningRate = parsed.GetValue(lr), MinLearningRate = parsed.GetValue(minLr), Warmup = parsed.GetValue(warmup),
                 DecaySteps = parsed.GetValue(decaySteps), Patience = parsed.GetValue(patience),
-                WeightDecay = parsed.GetValue(weightDecay), Clip = parsed.GetValue(clip), Ema = parsed.GetValue(ema), EvalEvery = parsed.GetValue(evalEvery),
+                WeightDecay = parsed.GetValue(weightDecay), Beta2 = parsed.GetValue(beta2), Clip = parsed.GetValue(clip), Ema = parsed.GetValue(ema), EvalEvery = parsed.GetValue(evalEvery),
                 Seed = parsed.GetValue(seed),
             };
             if (parsed.GetValue(threads) is { } t && (t < 1 || t > 256)) throw new UsageException($"--threads must be between 1 and 256, got {t}.");

@@ -57,7 +57,7 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
             {
                 Batch = Int("batch"), Context = Int("context"), Steps = Int("steps"), LearningRate = Real("lr"),
                 MinLearningRate = Real("min_lr"), WarmupSteps = Int("warmup"), DecaySteps = Optional("decay_steps"),
-                Patience = Optional("patience"), WeightDecay = Real("weight_decay"),
+                Patience = Optional("patience"), WeightDecay = Real("weight_decay"), Beta2 = t.ContainsKey("beta2") ? Real("beta2") : 0.999,
                 Clip = Real("clip"), EmaDecay = OptionalReal("ema"), EvalEvery = Int("eval_every"), Seed = ulong.Parse(Get("seed"), CultureInfo.InvariantCulture),
             };
             var data = root.GetProperty("data");
@@ -101,7 +101,7 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
         ["batch"] = Invariant(t.Batch), ["context"] = Invariant(t.Context), ["steps"] = Invariant(t.Steps),
         ["lr"] = Invariant(t.LearningRate), ["min_lr"] = Invariant(t.MinLearningRate), ["warmup"] = Invariant(t.WarmupSteps),
         ["decay_steps"] = Invariant(t.DecaySteps), ["patience"] = Invariant(t.Patience),
-        ["weight_decay"] = Invariant(t.WeightDecay), ["clip"] = Invariant(t.Clip), ["ema"] = Invariant(t.EmaDecay), ["eval_every"] = Invariant(t.EvalEvery),
+        ["weight_decay"] = Invariant(t.WeightDecay), ["beta2"] = Invariant(t.Beta2), ["clip"] = Invariant(t.Clip), ["ema"] = Invariant(t.EmaDecay), ["eval_every"] = Invariant(t.EvalEvery),
         ["seed"] = t.Seed.ToString(CultureInfo.InvariantCulture),
     };
 

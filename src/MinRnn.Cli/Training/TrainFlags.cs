@@ -15,6 +15,7 @@ internal sealed record TrainFlags
     public int? Conv { get; init; }
     public int? Mlp { get; init; }
     public float? Dropout { get; init; }
+    public int? Heads { get; init; }
     public int? Batch { get; init; }
     public int? Context { get; init; }
     public int? Steps { get; init; }
@@ -24,6 +25,7 @@ internal sealed record TrainFlags
     public int? DecaySteps { get; init; }
     public int? Patience { get; init; }
     public double? WeightDecay { get; init; }
+    public double? Beta2 { get; init; }
     public double? Clip { get; init; }
     public double? Ema { get; init; }
     public int? EvalEvery { get; init; }
@@ -40,6 +42,7 @@ internal sealed record TrainFlags
         ConvKernel = Conv ?? baseline.ConvKernel,
         MlpMultiplier = Mlp ?? baseline.MlpMultiplier,
         Dropout = Dropout ?? baseline.Dropout,
+        Heads = Heads ?? baseline.Heads,
     };
 
     /// <summary>The optimisation settings with the given flags applied over <paramref name="baseline"/>.</summary>
@@ -56,6 +59,7 @@ internal sealed record TrainFlags
             DecaySteps = DecaySteps ?? baseline.DecaySteps,
             Patience = Patience ?? baseline.Patience,
             WeightDecay = WeightDecay ?? baseline.WeightDecay,
+            Beta2 = Beta2 ?? baseline.Beta2,
             Clip = Clip ?? baseline.Clip,
             EmaDecay = Ema ?? baseline.EmaDecay,
             EvalEvery = EvalEvery ?? baseline.EvalEvery,

@@ -222,7 +222,11 @@ internal static class TrainingRun
         string outDirectory = request.Out ?? Path.Combine("runs", preset.Name);
         if (RunManifest.Load(outDirectory) is not null)
             throw new UsageException($"{outDirectory} already holds a run; pass --resume to continue it, or --out to start a new one elsewhere.");
-        var manifest = new RunManifest(preset.Name, request.Flags.Apply(preset.Model), request.Flags.Apply(preset.Training), "", "");
+        var training = request.Flags.Apply(preset.Training);
+        var model = request.Flags.Apply(preset.Model);
+        // The transformer's position table is as long as the context it trains with, as nanoGPT's block_size.
+        if (model.Architecture == Architecture.Transformer) model = model with { BlockSize = training.Context };
+        var manifest = new RunManifest(preset.Name, model, training, "", "");
         return (Validate(manifest), outDirectory);
     }
 

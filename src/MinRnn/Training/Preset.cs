@@ -37,8 +37,29 @@ public sealed record Preset(string Name, string Description, ModelConfig Model, 
             Patience = 300, WeightDecay = 1.0, Clip = 0.25, EmaDecay = 0.995, EvalEvery = 100,
         });
 
+    /// <summary>
+    /// nanoGPT's <c>train_shakespeare_char</c>: a GPT of 6 layers, 6 heads, D 384, context 256, batch 64, dropout 0.2,
+    /// lr 1e-3 with 100 warm-up steps and a cosine to 1e-4 over 5000 steps, β₂ 0.99, weight decay 0.1, clip 1.0.
+    /// </summary>
+    public static Preset Gpt { get; } = new("gpt", "nanoGPT's Shakespeare GPT: 6 layers x 384, 6 heads, context 256, dropout 0.2, 5000 steps",
+        new ModelConfig(Architecture.Transformer, RecurrentCell.MinGru, 0, Dim: 384, Layers: 6, MlpMultiplier: 4, Dropout: 0.2f, Heads: 6, BlockSize: 256),
+        new TrainingOptions
+        {
+            Batch = 64, Context = 256, Steps = 5000, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 100, Beta2 = 0.99,
+            WeightDecay = 0.1, Clip = 1.0, EvalEvery = 250,
+        });
+
+    /// <summary>nanoGPT's CPU settings of the same: 4 layers, 4 heads, D 128, context 64, batch 12, 2000 steps, no dropout.</summary>
+    public static Preset GptCpu { get; } = new("gpt-cpu", "nanoGPT's Shakespeare GPT at its CPU size: 4 layers x 128, 4 heads, context 64, batch 12, 2000 steps",
+        new ModelConfig(Architecture.Transformer, RecurrentCell.MinGru, 0, Dim: 128, Layers: 4, MlpMultiplier: 4, Dropout: 0f, Heads: 4, BlockSize: 64),
+        new TrainingOptions
+        {
+            Batch = 12, Context = 64, Steps = 2000, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 100, Beta2 = 0.99,
+            WeightDecay = 0.1, Clip = 1.0, EvalEvery = 250,
+        });
+
     /// <summary>Every preset, the default first.</summary>
-    public static IReadOnlyList<Preset> All { get; } = [Quick, Seed, Paper];
+    public static IReadOnlyList<Preset> All { get; } = [Quick, Seed, Paper, Gpt, GptCpu];
 
     /// <summary>The preset called <paramref name="name"/> (case-insensitive), or null.</summary>
     public static Preset? Find(string name) => All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));

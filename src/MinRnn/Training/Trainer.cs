@@ -34,6 +34,8 @@ internal sealed class Trainer
         this.options = options.Validated();
         if (corpus.Vocabulary.Count != model.Config.VocabularySize)
             throw new ArgumentException($"the corpus has {corpus.Vocabulary.Count} distinct characters but the model's vocabulary has {model.Config.VocabularySize}.");
+        if (model.Config.Architecture == Architecture.Transformer && options.Context > model.Config.BlockSize)
+            throw new ArgumentException($"--context {options.Context} is longer than the transformer's block size of {model.Config.BlockSize}.");
         corpus.EnsureFits(options.Context);
         batches = new TrainingBatches(corpus.Train, options.Context, options.Seed);
         validation = new ValidationWindows(corpus.Validation, options.Context);
@@ -118,7 +120,7 @@ internal sealed class Trainer
         double norm = options.Clip > 0 ? GradientClipping.ClipByGlobalNorm((float)options.Clip, gradients) : GradientClipping.GlobalNorm(gradients);
         if (!double.IsFinite(norm)) return NonFinite(step, $"the gradient norm is {norm}", loss, lr, norm, start);
 
-        var adam = new AdamWOptions { LearningRate = (float)lr, WeightDecay = (float)options.WeightDecay };
+        var adam = new AdamWOptions { LearningRate = (float)lr, WeightDecay = (float)options.WeightDecay, Beta2 = (float)options.Beta2 };
         for (int i = 0; i < model.Parameters.Count; i++)
         {
             var p = model.Parameters[i];

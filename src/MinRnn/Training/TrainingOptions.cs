@@ -24,6 +24,8 @@ public sealed record TrainingOptions
     /// 0 turns it off.
     /// </summary>
     public int Patience { get; init; }
+    /// <summary>AdamW's β₂, the decay of its second-moment average (PyTorch's default 0.999; nanoGPT's Shakespeare settings 0.99).</summary>
+    public double Beta2 { get; init; } = 0.999;
     /// <summary>AdamW decoupled weight decay (matrices and embeddings only).</summary>
     public double WeightDecay { get; init; } = 0.1;
     /// <summary>Global gradient-norm clip; 0 turns clipping off.</summary>
@@ -51,6 +53,7 @@ public sealed record TrainingOptions
         if (DecaySteps < 0 || (DecaySteps > 0 && DecaySteps <= WarmupSteps))
             throw new ArgumentException($"--decay-steps must be 0 (the last step) or after the warm-up of {WarmupSteps} steps, got {DecaySteps}.");
         if (Patience < 0) throw new ArgumentException($"--patience must be 0 (off) or a number of steps, got {Patience}.");
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"--beta2 must be in [0, 1), got {Beta2}.");
         if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentException($"--weight-decay must be 0 or more, got {WeightDecay}.");
         if (!(Clip >= 0 && double.IsFinite(Clip))) throw new ArgumentException($"--clip must be 0 (off) or positive, got {Clip}.");
         if (!(EmaDecay >= 0 && EmaDecay < 1)) throw new ArgumentException($"--ema must be 0 (off) or a decay below 1, such as 0.995, got {EmaDecay}.");

@@ -151,14 +151,23 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     [InlineData("--dropout", "1", "--dropout")]
     [InlineData("--preset", "huge", "unknown preset")]
     [InlineData("--cell", "gru2", "--cell")]
-    [InlineData("--arch", "transformer", "--arch")]
+    [InlineData("--arch", "rwkv", "--arch")]
     [InlineData("--decay-steps", "-3", "--decay-steps")]
     [InlineData("--patience", "-1", "--patience")]
     [InlineData("--ema", "1", "--ema")]
     [InlineData("--ema", "-0.5", "--ema")]
+    [InlineData("--beta2", "1", "--beta2")]
     public void InvalidFlagsAreUsageErrors(string flag, string value, string fragment)
     {
         CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), flag, value), 2, fragment);
+        Assert.False(Directory.Exists(Out("x")));
+    }
+
+    [Fact]
+    public void TransformerHeadsThatDoNotDivideTheWidthAreAUsageError()
+    {
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), "--preset", "gpt-cpu", "--heads", "5"), 2, "--heads must divide --dim (128)");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), "--arch", "transformer"), 2, "--heads");
         Assert.False(Directory.Exists(Out("x")));
     }
 
