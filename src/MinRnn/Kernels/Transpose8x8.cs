@@ -7,10 +7,17 @@ namespace MinRnn.Kernels;
 /// <summary>dst[j * dstStride + i] = src[i * srcStride + j] for an 8 x 8 block: the core of GEMM packing.</summary>
 internal static unsafe class Transpose8x8
 {
+    /// <summary>Whether <see cref="Run(float*, long, float*, long)"/> takes the AVX path on this thread (at a forced narrower width it does not).</summary>
+    public static bool Vectorised => Avx.IsSupported && Simd.Width >= SimdWidth.Bits256;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run(float* src, long srcStride, float* dst, long dstStride)
+    public static void Run(float* src, long srcStride, float* dst, long dstStride) => Run(src, srcStride, dst, dstStride, Vectorised);
+
+    /// <summary>The transpose with the choice of path made by the caller, once for many blocks: <paramref name="vectorised"/> is <see cref="Vectorised"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(float* src, long srcStride, float* dst, long dstStride, bool vectorised)
     {
-        if (Avx.IsSupported && Simd.Width >= SimdWidth.Bits256)
+        if (vectorised && Avx.IsSupported)
         {
             // Interleave pairs of rows, then pairs of pairs, then swap the 128-bit halves.
             Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride),
