@@ -60,6 +60,7 @@ internal abstract class LanguageModel
         Architecture.Plain when !config.Cell.IsMinimal() => new ClassicModel(config),
         Architecture.Plain => new MinCellModel(config),
         Architecture.Residual => new ResidualModel(config),
+        Architecture.Transformer => new TransformerModel(config),
         _ => throw new ArgumentOutOfRangeException(nameof(config), config.Architecture, "Unknown architecture."),
     };
 

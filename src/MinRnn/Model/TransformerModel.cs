@@ -1,0 +1,170 @@
+using MinRnn.Kernels;
+using MinRnn.Layers;
+
+namespace MinRnn.Model;
+
+/// <summary>
+/// nanoGPT's GPT with bias=False (spec §6): x = drop(wte[token] + wpe[position]); block i maps x to
+/// x1 = x + drop(c_proj(attn(c_attn(ln_1(x))))), x2 = x1 + drop(mlp.c_proj(gelu(mlp.c_fc(ln_2(x1))))); the head reads
+/// ln_f(x_L) and is the token embedding itself (tied). Attention is causal, multi-head, fused (the T×T matrix is never
+/// stored), with dropout on its probabilities. Each block keeps the activations its backward needs.
+/// </summary>
+internal sealed class TransformerModel : LanguageModel
+{
+    sealed class Block
+    {
+        public required Parameter Norm1, Attention, AttentionOut, Norm2, MlpUp, MlpDown;
+        // Activations of the last forward: the block's input normalised (with its rows' mean and 1/σ), q|k|v,
+        // attention's output and log-sum-exp rows, x1, its normalisation, the MLP's pre-activation and GELU, and x2.
+        public float[] N1 = [], Mean1 = [], Rstd1 = [], Qkv = [], Attended = [], LogSumExp = [], X1 = [],
+            N2 = [], Mean2 = [], Rstd2 = [], Up = [], Gelu = [], Output = [];
+    }
+
+    readonly Block[] blocks;
+    readonly Parameter positions, normF;
+    float[] headInput = [], meanF = [], rstdF = [], branch = [], dQkv = [], dAttended = [], dUp = [];
+    int batch, time;
+
+    public TransformerModel(ModelConfig config) : base(config, "transformer.wte.weight")
+    {
+        int d = config.Dim, m = config.MlpMultiplier * d;
+        positions = AddParameter("transformer.wpe.weight", [config.BlockSize, d], decay: true);
+        blocks = new Block[config.Layers];
+        for (int i = 0; i < config.Layers; i++)
+        {
+            string p = $"transformer.h.{i}.";
+            blocks[i] = new Block
+            {
+                Norm1 = AddParameter(p + "ln_1.weight", [d], decay: false),
+                Attention = AddParameter(p + "attn.c_attn.weight", [3 * d, d], decay: true),
+                AttentionOut = AddParameter(p + "attn.c_proj.weight", [d, d], decay: true),
+                Norm2 = AddParameter(p + "ln_2.weight", [d], decay: false),
+                MlpUp = AddParameter(p + "mlp.c_fc.weight", [m, d], decay: true),
+                MlpDown = AddParameter(p + "mlp.c_proj.weight", [d, m], decay: true),
+            };
+        }
+        normF = AddParameter("transformer.ln_f.weight", [d], decay: false);
+        TieHead("lm_head.weight");
+    }
+
+    /// <summary>
+    /// nanoGPT's initialisation: every weight matrix and both embeddings ~ N(0, 0.02), the projections into the residual
+    /// stream (c_proj) ~ N(0, 0.02 / sqrt(2 L)), LayerNorm weights 1. Each tensor draws from its own stream.
+    /// </summary>
+    public override void Initialize(ulong seed)
+    {
+        float residual = 0.02f / MathF.Sqrt(2 * Config.Layers);
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            var p = Parameters[i];
+            ulong stream = seed * 1_000_003 + (ulong)i;
+            if (p.Shape.Length == 1) Array.Fill(p.Value, 1f);
+            else CounterRandom.FillNormal(p.Value, stream, 0f, p.Name.EndsWith("c_proj.weight", StringComparison.Ordinal) ? residual : 0.02f);
+        }
+    }
+
+    protected override bool IsTable(Parameter p) => p == positions || base.IsTable(p);
+
+    // Per block: n1, x1, n2, output (D each), qkv (3D), attended (D), up and gelu (M each), two means, two 1/σ and the
+    // heads' log-sum-exp (per row: 4 + heads); then the head input, the branch scratch, dQkv, dAttended and dUp.
+    protected override long BodyFloatsPerRow()
+    {
+        long d = Config.Dim, m = Config.MlpMultiplier * d;
+        long block = 4 * d + 3 * d + d + 2 * m + 4 + Config.Heads;
+        return Config.Layers * block + 2 + d + d + 3 * d + d + m;
+    }
+
+    protected override ReadOnlySpan<float> HeadInput => Rows(headInput, Config.Dim);
+
+    /// <summary>x += wpe[t] for the position t of every row.</summary>
+    protected override void AddPositions(Span<float> x, int batch, int time, RecurrentState? state)
+    {
+        if (state is not null) throw new NotSupportedException("TransformerModel: generation with a key/value cache is not implemented yet.");
+        if (time > Config.BlockSize)
+            throw new ArgumentException($"TransformerModel: a context of {time} characters is longer than the model's block size of {Config.BlockSize}.");
+        int d = Config.Dim;
+        var table = positions.Value.AsSpan(0, time * d);
+        for (int b = 0; b < batch; b++) Residual.Add(x.Slice(b * time * d, time * d), table, x.Slice(b * time * d, time * d));
+    }
+
+    /// <summary>dwpe[t] += Σ_b dx[b, t].</summary>
+    protected override void PositionsBackward(ReadOnlySpan<float> dx)
+    {
+        int d = Config.Dim;
+        var gradient = positions.Gradient.AsSpan(0, time * d);
+        for (int b = 0; b < batch; b++) Residual.Add(gradient, dx.Slice(b * time * d, time * d), gradient);
+    }
+
+    protected override ReadOnlySpan<float> ForwardBody(Span<float> x, int batch, int time, RecurrentState? state)
+    {
+        this.batch = batch;
+        this.time = time;
+        int d = Config.Dim, m = Config.MlpMultiplier * d, heads = Config.Heads, rows = batch * time;
+        float p = Config.Dropout;
+        Grow(ref branch, (long)rows * d);
+        var scratch = Rows(branch, d);
+        ReadOnlySpan<float> input = x;
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            var b = blocks[i];
+            long n = rows;
+            Grow(ref b.N1, n * d); Grow(ref b.Mean1, n); Grow(ref b.Rstd1, n); Grow(ref b.Qkv, n * 3 * d); Grow(ref b.Attended, n * d);
+            Grow(ref b.LogSumExp, n * heads); Grow(ref b.X1, n * d); Grow(ref b.N2, n * d); Grow(ref b.Mean2, n); Grow(ref b.Rstd2, n);
+            Grow(ref b.Up, n * m); Grow(ref b.Gelu, n * m); Grow(ref b.Output, n * d);
+
+            LayerNorm.Forward(input, b.Norm1.Value, Rows(b.N1, d), Rows(b.Mean1, 1), Rows(b.Rstd1, 1), rows, d);
+            Project(Rows(b.N1, d), b.Attention, null, Rows(b.Qkv, 3 * d), rows);
+            CausalAttention.Forward(Rows(b.Qkv, 3 * d), Rows(b.Attended, d), Rows(b.LogSumExp, heads), batch, time, heads, d,
+                Training ? p : 0, AttentionStream(i));
+            Project(Rows(b.Attended, d), b.AttentionOut, null, scratch, rows);
+            if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 1));
+            Residual.Add(input, scratch, Rows(b.X1, d));
+
+            LayerNorm.Forward(Rows(b.X1, d), b.Norm2.Value, Rows(b.N2, d), Rows(b.Mean2, 1), Rows(b.Rstd2, 1), rows, d);
+            Project(Rows(b.N2, d), b.MlpUp, null, Rows(b.Up, m), rows);
+            GeluExact.Forward(Rows(b.Up, m), Rows(b.Gelu, m));
+            Project(Rows(b.Gelu, m), b.MlpDown, null, scratch, rows);
+            if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 2));
+            Residual.Add(Rows(b.X1, d), scratch, Rows(b.Output, d));
+            input = Rows(b.Output, d);
+        }
+        Grow(ref headInput, (long)rows * d); Grow(ref meanF, rows); Grow(ref rstdF, rows);
+        LayerNorm.Forward(input, normF.Value, Rows(headInput, d), Rows(meanF, 1), Rows(rstdF, 1), rows, d);
+        return Rows(headInput, d);
+    }
+
+    protected override bool BackwardBody(Span<float> dHeadInput, Span<float> dx)
+    {
+        int d = Config.Dim, m = Config.MlpMultiplier * d, heads = Config.Heads, rows = batch * time;
+        float p = Config.Dropout;
+        Grow(ref dQkv, (long)rows * 3 * d);
+        Grow(ref dAttended, (long)rows * d);
+        Grow(ref dUp, (long)rows * m);
+        var scratch = Rows(branch, d);
+        // dx holds the gradient w.r.t. the residual stream, from the top of the model down to the embedding.
+        LayerNorm.Backward(Rows(blocks[^1].Output, d), normF.Value, Rows(meanF, 1), Rows(rstdF, 1), dHeadInput, dx, normF.Gradient, rows, d);
+        var dNorm = dHeadInput; // free from here on: the branches' d(norm output)
+        for (int i = blocks.Length - 1; i >= 0; i--)
+        {
+            var b = blocks[i];
+            ReadOnlySpan<float> input = i == 0 ? Embedded : Rows(blocks[i - 1].Output, d);
+
+            ReadOnlySpan<float> dBranch = DropoutBackward(dx, scratch, 3 * i + 2);
+            Linear.Backward(Rows(b.Gelu, m), b.MlpDown.Value, dBranch, Rows(dUp, m), b.MlpDown.Gradient, default, rows, m, d);
+            GeluExact.Backward(Rows(b.Up, m), Rows(dUp, m), Rows(dUp, m));
+            Linear.Backward(Rows(b.N2, d), b.MlpUp.Value, Rows(dUp, m), dNorm, b.MlpUp.Gradient, default, rows, d, m);
+            LayerNorm.Backward(Rows(b.X1, d), b.Norm2.Value, Rows(b.Mean2, 1), Rows(b.Rstd2, 1), dNorm, dx, b.Norm2.Gradient, rows, d, accumulateDx: true);
+
+            dBranch = DropoutBackward(dx, scratch, 3 * i + 1);
+            Linear.Backward(Rows(b.Attended, d), b.AttentionOut.Value, dBranch, Rows(dAttended, d), b.AttentionOut.Gradient, default, rows, d, d);
+            CausalAttention.Backward(Rows(b.Qkv, 3 * d), Rows(b.Attended, d), Rows(b.LogSumExp, heads), Rows(dAttended, d), Rows(dQkv, 3 * d),
+                batch, time, heads, d, Training ? p : 0, AttentionStream(i));
+            Linear.Backward(Rows(b.N1, d), b.Attention.Value, Rows(dQkv, 3 * d), dNorm, b.Attention.Gradient, default, rows, d, 3 * d);
+            LayerNorm.Backward(input, b.Norm1.Value, Rows(b.Mean1, 1), Rows(b.Rstd1, 1), dNorm, dx, b.Norm1.Gradient, rows, d, accumulateDx: true);
+        }
+        return false;
+    }
+
+    /// <summary>The attention-dropout mask stream of block <paramref name="block"/> for the last forward.</summary>
+    ulong AttentionStream(int block) => DropoutStream(3 * block + 3);
+}
