@@ -180,7 +180,7 @@ public sealed class CharModel
     /// <summary>
     /// The model's validation loss on <paramref name="text"/>'s last 10% (spec §4, as <c>minrnn eval</c>): the mean
     /// cross-entropy over consecutive windows of <paramref name="context"/> characters, each from a zero state; and the
-    /// streaming loss of the same split read as one sequence with the state carried across.
+    /// streaming loss of the same split read as one sequence with the state carried across (recurrent models only).
     /// </summary>
     /// <param name="text">The text whose validation split is read; every character must be in <see cref="Characters"/>.</param>
     /// <param name="context">The window length; by default <see cref="Context"/>, else 256.</param>
@@ -209,7 +209,7 @@ public sealed class CharModel
         lock (gate)
         {
             double loss = Evaluator.ValidationLoss(model, windows, batch);
-            double streaming = Evaluator.StreamingLoss(model, corpus.Validation);
+            double? streaming = model.CarriesState ? Evaluator.StreamingLoss(model, corpus.Validation) : null;
             return new EvaluationResult(loss, streaming, windowLength, windows.Count, windows.Positions);
         }
     }
@@ -256,6 +256,7 @@ public sealed class CharModel
     /// <param name="length">Characters to generate per stream (0 or more).</param>
     /// <param name="sampling">Temperature, top-k, top-p and seed, shared by the streams.</param>
     /// <param name="cancellationToken">Checked before each step.</param>
+    /// <exception cref="NotSupportedException">The model is a transformer, whose generation is still to come.</exception>
     /// <exception cref="ArgumentException">There is no prompt, a prompt is empty or holds characters the model does not
     /// know (named), the length is negative, or a sampling option is out of range: thrown by the call itself (by the first
     /// <c>MoveNextAsync</c> for the asynchronous form).</exception>
@@ -263,6 +264,8 @@ public sealed class CharModel
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompts);
+        if (!model.CarriesState)
+            throw new NotSupportedException($"generation from a {model.Config.Architecture.ToString().ToLowerInvariant()} model needs its key/value cache, which is not implemented yet.");
         if (prompts.Count == 0) throw new ArgumentException("CharModel.GenerateBatch: give at least one prompt.", nameof(prompts));
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "The length must be 0 or more.");
         var options = (sampling ?? new SamplingOptions()).Validated();

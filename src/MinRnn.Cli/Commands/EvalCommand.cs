@@ -46,8 +46,11 @@ internal static class EvalCommand
                 writer.WriteNumber("positions", result.Positions);
                 writer.WriteNumber("val_loss", result.ValidationLoss);
                 writer.WriteNumber("bpc", result.BitsPerCharacter);
-                writer.WriteNumber("streaming_val_loss", result.StreamingLoss);
-                writer.WriteNumber("streaming_bpc", result.StreamingBitsPerCharacter);
+                if (result.StreamingLoss is { } streaming)
+                {
+                    writer.WriteNumber("streaming_val_loss", streaming);
+                    writer.WriteNumber("streaming_bpc", result.StreamingBitsPerCharacter!.Value);
+                }
                 writer.WriteEndObject();
                 writer.Flush();
                 Console.WriteLine();
@@ -57,7 +60,8 @@ internal static class EvalCommand
                 Console.WriteLine($"model            {TrainingRun.Describe(model.Config)} ({path})");
                 Console.WriteLine($"data             {dataPath}: validation split of {result.Windows.ToString("N0", CultureInfo.InvariantCulture)} windows of {result.Context}");
                 Console.WriteLine($"validation loss  {result.ValidationLoss:F4} nats/char, {result.BitsPerCharacter:F4} bits/char (each window from h0 = 0)");
-                Console.WriteLine($"streaming loss   {result.StreamingLoss:F4} nats/char, {result.StreamingBitsPerCharacter:F4} bits/char (whole split as one sequence, state carried)");
+                if (result.StreamingLoss is { } streaming)
+                    Console.WriteLine($"streaming loss   {streaming:F4} nats/char, {result.StreamingBitsPerCharacter:F4} bits/char (whole split as one sequence, state carried)");
             }
             return Task.FromResult(0);
         });

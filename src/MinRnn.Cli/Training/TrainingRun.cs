@@ -242,7 +242,10 @@ internal static class TrainingRun
         return manifest;
     }
 
-    public static string Describe(ModelConfig c) => c.Architecture == Architecture.Plain
-        ? $"plain {Layers.RecurrentCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim}"
-        : $"residual {Layers.RecurrentCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim} (H={c.Hidden}, conv {c.ConvKernel}, MLP {c.MlpMultiplier}x, dropout {c.Dropout.ToString(CultureInfo.InvariantCulture)})";
+    public static string Describe(ModelConfig c) => c.Architecture switch
+    {
+        Architecture.Plain => $"plain {Layers.RecurrentCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim}",
+        Architecture.Transformer => $"transformer {c.Layers}x{c.Dim} ({c.Heads} heads, context {c.BlockSize}, MLP {c.MlpMultiplier}x, dropout {c.Dropout.ToString(CultureInfo.InvariantCulture)})",
+        _ => $"residual {Layers.RecurrentCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim} (H={c.Hidden}, conv {c.ConvKernel}, MLP {c.MlpMultiplier}x, dropout {c.Dropout.ToString(CultureInfo.InvariantCulture)})",
+    };
 }

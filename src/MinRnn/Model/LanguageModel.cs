@@ -193,6 +193,9 @@ internal abstract class LanguageModel
         else Linear.Forward(x, weight.Value, b, y, rows, weight.Shape[1], weight.Shape[0]);
     }
 
+    /// <summary>Whether a <see cref="RecurrentState"/> carries the model from one stretch of text to the next (the recurrent models).</summary>
+    public virtual bool CarriesState => true;
+
     /// <summary>Adds position information to the embedded input x [batch·time, D] (the transformer's); nothing by default.</summary>
     protected virtual void AddPositions(Span<float> x, int batch, int time, RecurrentState? state) { }
 

@@ -65,6 +65,9 @@ internal sealed class TransformerModel : LanguageModel
 
     protected override bool IsTable(Parameter p) => p == positions || base.IsTable(p);
 
+    /// <summary>Its state is the text itself (a key/value cache bounded by the block size), not a carried vector.</summary>
+    public override bool CarriesState => false;
+
     // Per block: n1, x1, n2, output (D each), qkv (3D), attended (D), up and gelu (M each), two means, two 1/σ and the
     // heads' log-sum-exp (per row: 4 + heads); then the head input, the branch scratch, dQkv, dAttended and dUp.
     protected override long BodyFloatsPerRow()

@@ -275,4 +275,34 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         CliRunner.AssertOneLineError(CliRunner.Run("generate", "--checkpoint", newer), 1, "upgrade MinRnn");
         Assert.Equal(before, File.ReadAllBytes(newer));
     }
+
+    [Fact]
+    public void ATransformerTrainsEvaluatesWithTheSameLossAndCannotGenerateYet()
+    {
+        var run = CliRunner.Run("train", "--data", corpus, "--out", Out("gpt"), "--preset", "gpt-cpu", "--dim", "16", "--layers", "2", "--heads", "2",
+            "--batch", "4", "--context", "32", "--steps", "12", "--eval-every", "6", "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("transformer 2x16 (2 heads, context 32", run.Output);
+        string best = Path.Combine(Out("gpt"), "best.safetensors");
+        using (var file = MinRnn.IO.SafetensorsFile.Open(best))
+        {
+            var names = file.Tensors.Select(t => t.Name).ToHashSet();
+            foreach (string name in new[] { "transformer.wte.weight", "transformer.wpe.weight", "lm_head.weight", "transformer.h.1.attn.c_attn.weight",
+                         "transformer.h.1.attn.c_proj.weight", "transformer.h.0.mlp.c_fc.weight", "transformer.h.0.ln_2.weight", "transformer.ln_f.weight" })
+                Assert.Contains(name, names);
+            Assert.Equal(file.ReadTensor("transformer.wte.weight"), file.ReadTensor("lm_head.weight"));
+            Assert.Equal([32, 16], file.Tensors.Single(t => t.Name == "transformer.wpe.weight").Shape);
+        }
+        double best6Or12 = File.ReadLines(Path.Combine(Out("gpt"), "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.TryGetProperty("val_loss", out _)).Min(e => e.GetProperty("val_loss").GetDouble());
+
+        var eval = CliRunner.Run("eval", "--checkpoint", best, "--json", "--threads", "1");
+        Assert.True(eval.ExitCode == 0, eval.Error);
+        var result = JsonDocument.Parse(eval.Output).RootElement;
+        Assert.Equal(best6Or12, result.GetProperty("val_loss").GetDouble(), 1e-9);
+        Assert.False(result.TryGetProperty("streaming_val_loss", out _));
+
+        CliRunner.AssertOneLineError(CliRunner.Run("eval", "--checkpoint", best, "--context", "33"), 1, "longer than the model's block size of 32");
+        CliRunner.AssertOneLineError(CliRunner.Run("generate", "--checkpoint", best), 1, "key/value cache");
+    }
 }
