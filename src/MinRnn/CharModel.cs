@@ -256,7 +256,6 @@ public sealed class CharModel
     /// <param name="length">Characters to generate per stream (0 or more).</param>
     /// <param name="sampling">Temperature, top-k, top-p and seed, shared by the streams.</param>
     /// <param name="cancellationToken">Checked before each step.</param>
-    /// <exception cref="NotSupportedException">The model is a transformer, whose generation is still to come.</exception>
     /// <exception cref="ArgumentException">There is no prompt, a prompt is empty or holds characters the model does not
     /// know (named), the length is negative, or a sampling option is out of range: thrown by the call itself (by the first
     /// <c>MoveNextAsync</c> for the asynchronous form).</exception>
@@ -264,8 +263,6 @@ public sealed class CharModel
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompts);
-        if (!model.CarriesState)
-            throw new NotSupportedException($"generation from a {model.Config.Architecture.ToString().ToLowerInvariant()} model needs its key/value cache, which is not implemented yet.");
         if (prompts.Count == 0) throw new ArgumentException("CharModel.GenerateBatch: give at least one prompt.", nameof(prompts));
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "The length must be 0 or more.");
         var options = (sampling ?? new SamplingOptions()).Validated();

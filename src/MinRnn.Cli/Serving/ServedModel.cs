@@ -20,14 +20,8 @@ internal sealed class ServedModel
 
     /// <summary>Reads the checkpoint at <paramref name="path"/> to serve as <paramref name="name"/>.</summary>
     /// <exception cref="FileNotFoundException">No file there.</exception>
-    /// <exception cref="InvalidDataException">Not a valid checkpoint, or one of a model that cannot generate yet.</exception>
-    public static ServedModel Load(string name, string path)
-    {
-        var checkpoint = Checkpoint.Load(path);
-        if (!checkpoint.Model.CarriesState)
-            throw new InvalidDataException($"{System.IO.Path.GetFileName(path)}: a {checkpoint.Model.Config.Architecture.ToString().ToLowerInvariant()} checkpoint cannot be served yet (its generation with a key/value cache is still to come).");
-        return new ServedModel(name, path, checkpoint);
-    }
+    /// <exception cref="InvalidDataException">Not a valid checkpoint.</exception>
+    public static ServedModel Load(string name, string path) => new(name, path, Checkpoint.Load(path));
 
     /// <summary>
     /// The name a <c>--checkpoint</c> value gives: NAME in NAME=PATH, else the name of the checkpoint's run directory

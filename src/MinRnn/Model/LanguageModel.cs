@@ -162,7 +162,7 @@ internal abstract class LanguageModel
     /// </summary>
     internal StepWeights PackForSteps()
     {
-        var matrices = parameters.Where(p => p.Shape.Length == 2 && p != embedding)
+        var matrices = parameters.Where(p => p.Shape.Length == 2 && (p == headWeight || !IsTable(p)))
             .ToDictionary(p => p, p => PackedMatrix.Pack(p.Value, p.Shape[0], p.Shape[1]));
         return new StepWeights(matrices, TabulateFirstProjection());
     }

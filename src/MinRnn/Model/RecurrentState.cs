@@ -6,7 +6,8 @@ namespace MinRnn.Model;
 /// What a model carries from one stretch of text to the next, for a batch of independent streams:
 /// each cell's last hidden state h [batch, H] (and an LSTM's cell state c [batch, H]) and, for residual
 /// blocks with a conv, the conv's last K - 1 inputs [batch, K - 1, D] (oldest first). Its size does not depend on how much text has been
-/// read: O(1) memory per stream. A fresh state is all zeros, the h_0 = 0 of training.
+/// read: O(1) memory per stream. A fresh state is all zeros, the h_0 = 0 of training. For the transformer it is its
+/// key/value cache instead: the keys and values of the last positions read, at most its block size C of them.
 /// </summary>
 internal sealed class RecurrentState
 {
@@ -16,7 +17,13 @@ internal sealed class RecurrentState
         if (batch < 1) throw new ArgumentException($"RecurrentState: batch must be positive, got {batch}.");
         Config = config;
         Batch = batch;
-        Hidden = Enumerable.Range(0, config.Layers).Select(_ => new float[batch * config.Hidden]).ToArray();
+        bool transformer = config.Architecture == Architecture.Transformer;
+        int cache = transformer ? batch * config.BlockSize * config.Dim : 0;
+        Keys = Enumerable.Range(0, config.Layers).Select(_ => new float[cache]).ToArray();
+        Values = Enumerable.Range(0, config.Layers).Select(_ => new float[cache]).ToArray();
+        Lengths = new int[batch];
+        Tokens = new int[transformer ? batch * config.BlockSize : 0];
+        Hidden = Enumerable.Range(0, config.Layers).Select(_ => new float[transformer ? 0 : batch * config.Hidden]).ToArray();
         int cells = config.Cell == RecurrentCell.Lstm ? batch * config.Hidden : 0;
         Cells = Enumerable.Range(0, config.Layers).Select(_ => new float[cells]).ToArray();
         int history = config.Architecture == Architecture.Residual ? Math.Max(config.ConvKernel - 1, 0) : 0;
@@ -38,8 +45,21 @@ internal sealed class RecurrentState
     /// <summary>Per layer, the conv's last K - 1 inputs [batch, K - 1, D], oldest first (empty without a conv).</summary>
     public float[][] ConvHistory { get; }
 
-    /// <summary>Total floats held: constant in the length of the text.</summary>
-    public long Floats => Hidden.Sum(h => (long)h.Length) + Cells.Sum(c => (long)c.Length) + ConvHistory.Sum(h => (long)h.Length);
+    /// <summary>The transformer's cache, per layer: the keys [batch, C, D] of the positions each stream holds (empty for the recurrent models).</summary>
+    public float[][] Keys { get; }
+
+    /// <summary>The transformer's cache, per layer: the values [batch, C, D].</summary>
+    public float[][] Values { get; }
+
+    /// <summary>The transformer's cache: how many positions each stream holds (at most C).</summary>
+    public int[] Lengths { get; }
+
+    /// <summary>The transformer's cache: the tokens of those positions [batch, C], to read again when the context slides.</summary>
+    public int[] Tokens { get; }
+
+    /// <summary>Total floats held: constant in the length of the text (for the transformer, bounded by its block size).</summary>
+    public long Floats => Hidden.Sum(h => (long)h.Length) + Cells.Sum(c => (long)c.Length) + ConvHistory.Sum(h => (long)h.Length)
+                          + Keys.Sum(k => (long)k.Length) + Values.Sum(v => (long)v.Length);
 
     /// <summary>Back to all zeros (the start of a text).</summary>
     public void Reset()
@@ -47,6 +67,7 @@ internal sealed class RecurrentState
         foreach (var h in Hidden) Array.Clear(h);
         foreach (var c in Cells) Array.Clear(c);
         foreach (var h in ConvHistory) Array.Clear(h);
+        Array.Clear(Lengths);
     }
 
     /// <summary>
@@ -60,6 +81,11 @@ internal sealed class RecurrentState
         Copy(source.Hidden, Hidden);
         Copy(source.Cells, Cells);
         Copy(source.ConvHistory, ConvHistory);
+        Copy(source.Keys, Keys);
+        Copy(source.Values, Values);
+        Lengths[stream] = source.Lengths[sourceStream];
+        int c = Config.BlockSize;
+        if (Tokens.Length > 0) source.Tokens.AsSpan(sourceStream * c, c).CopyTo(Tokens.AsSpan(stream * c, c));
 
         void Copy(float[][] from, float[][] to)
         {

@@ -65,7 +65,10 @@ internal sealed class TransformerModel : LanguageModel
 
     protected override bool IsTable(Parameter p) => p == positions || base.IsTable(p);
 
-    /// <summary>Its state is the text itself (a key/value cache bounded by the block size), not a carried vector.</summary>
+    /// <summary>
+    /// Its state is a key/value cache bounded by the block size: past the block it re-reads its window at every character,
+    /// so a streaming loss over a long text (which would do that for every character) is left out.
+    /// </summary>
     public override bool CarriesState => false;
 
     // Per block: n1, x1, n2, output (D each), qkv (3D), attended (D), up and gelu (M each), two means, two 1/σ and the
@@ -79,10 +82,10 @@ internal sealed class TransformerModel : LanguageModel
 
     protected override ReadOnlySpan<float> HeadInput => Rows(headInput, Config.Dim);
 
-    /// <summary>x += wpe[t] for the position t of every row.</summary>
+    /// <summary>x += wpe[t] for the position t of every row (with a cache, each row's position is added as it is read).</summary>
     protected override void AddPositions(Span<float> x, int batch, int time, RecurrentState? state)
     {
-        if (state is not null) throw new NotSupportedException("TransformerModel: generation with a key/value cache is not implemented yet.");
+        if (state is not null) return;
         if (time > Config.BlockSize)
             throw new ArgumentException($"TransformerModel: a context of {time} characters is longer than the model's block size of {Config.BlockSize}.");
         int d = Config.Dim;
@@ -102,6 +105,7 @@ internal sealed class TransformerModel : LanguageModel
     {
         this.batch = batch;
         this.time = time;
+        if (state is not null) return ReadWithCache(x, batch, time, state);
         int d = Config.Dim, m = Config.MlpMultiplier * d, heads = Config.Heads, rows = batch * time;
         float p = Config.Dropout;
         Grow(ref branch, (long)rows * d);
@@ -166,6 +170,65 @@ internal sealed class TransformerModel : LanguageModel
             LayerNorm.Backward(input, b.Norm1.Value, Rows(b.Mean1, 1), Rows(b.Rstd1, 1), dNorm, dx, b.Norm1.Gradient, rows, d, accumulateDx: true);
         }
         return false;
+    }
+
+    // One position's activations while reading with the cache.
+    float[] row = [], rowNorm = [], rowQkv = [], rowAttended = [], rowBranch = [], rowUp = [], rowStats = new float[2];
+
+    /// <summary>
+    /// Inference with the key/value cache: each stream's characters are read one position at a time, each attending over
+    /// the keys and values the stream holds, then its own. A stream whose cache holds C positions first re-reads its last
+    /// C - 1 characters from an empty cache, so that, as nanoGPT crops its input to the last block, the model always sees
+    /// at most the last C characters at positions 0..C-1.
+    /// </summary>
+    ReadOnlySpan<float> ReadWithCache(ReadOnlySpan<float> x, int batch, int time, RecurrentState state)
+    {
+        int d = Config.Dim, m = Config.MlpMultiplier * d, c = Config.BlockSize;
+        Grow(ref headInput, (long)batch * time * d);
+        Grow(ref row, d); Grow(ref rowNorm, d); Grow(ref rowQkv, 3 * d); Grow(ref rowAttended, d); Grow(ref rowBranch, d); Grow(ref rowUp, m);
+        var tokens = Tokens;
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < time; t++)
+            {
+                int at = b * time + t;
+                if (state.Lengths[b] == c)
+                {
+                    var window = state.Tokens.AsSpan(b * c + 1, c - 1).ToArray();
+                    state.Lengths[b] = 0;
+                    foreach (int token in window) ReadPosition(EmbeddingTable.Slice(token * d, d), token, b, state, d, m, c);
+                }
+                ReadPosition(x.Slice(at * d, d), tokens[at], b, state, d, m, c);
+                LayerNorm.Forward(row.AsSpan(0, d), normF.Value, headInput.AsSpan(at * d, d), rowStats.AsSpan(0, 1), rowStats.AsSpan(1, 1), 1, d);
+            }
+        return headInput.AsSpan(0, batch * time * d);
+    }
+
+    /// <summary>Reads one character (its embedding row) at the next position of stream <paramref name="b"/>, leaving the residual stream in <see cref="row"/>.</summary>
+    void ReadPosition(ReadOnlySpan<float> embedded, int token, int b, RecurrentState state, int d, int m, int c)
+    {
+        int position = state.Lengths[b];
+        var h = row.AsSpan(0, d);
+        Residual.Add(embedded, positions.Value.AsSpan(position * d, d), h);
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            var block = blocks[i];
+            LayerNorm.Forward(h, block.Norm1.Value, rowNorm.AsSpan(0, d), rowStats.AsSpan(0, 1), rowStats.AsSpan(1, 1), 1, d);
+            Project(rowNorm.AsSpan(0, d), block.Attention, null, rowQkv.AsSpan(0, 3 * d), 1);
+            var keys = state.Keys[i].AsSpan(b * c * d, c * d);
+            var values = state.Values[i].AsSpan(b * c * d, c * d);
+            rowQkv.AsSpan(d, d).CopyTo(keys.Slice(position * d, d));
+            rowQkv.AsSpan(2 * d, d).CopyTo(values.Slice(position * d, d));
+            CausalAttention.Decode(rowQkv.AsSpan(0, d), keys, values, rowAttended.AsSpan(0, d), 1, Config.Heads, d, position + 1, c);
+            Project(rowAttended.AsSpan(0, d), block.AttentionOut, null, rowBranch.AsSpan(0, d), 1);
+            Residual.Add(h, rowBranch.AsSpan(0, d), h);
+            LayerNorm.Forward(h, block.Norm2.Value, rowNorm.AsSpan(0, d), rowStats.AsSpan(0, 1), rowStats.AsSpan(1, 1), 1, d);
+            Project(rowNorm.AsSpan(0, d), block.MlpUp, null, rowUp.AsSpan(0, m), 1);
+            GeluExact.Forward(rowUp.AsSpan(0, m), rowUp.AsSpan(0, m));
+            Project(rowUp.AsSpan(0, m), block.MlpDown, null, rowBranch.AsSpan(0, d), 1);
+            Residual.Add(h, rowBranch.AsSpan(0, d), h);
+        }
+        state.Tokens[b * c + position] = token;
+        state.Lengths[b] = position + 1;
     }
 
     /// <summary>The attention-dropout mask stream of block <paramref name="block"/> for the last forward.</summary>
