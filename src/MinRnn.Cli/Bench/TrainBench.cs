@@ -29,7 +29,8 @@ internal static class TrainBench
         Parallelism.Threads = threads;
         var corpus = SyntheticCorpus();
         foreach (var preset in presets)
-        foreach (var cell in cells.Where(c => c.IsMinimal() || preset.Model.Architecture == Architecture.Plain))
+        foreach (var cell in preset.Model.Architecture == Architecture.Transformer ? [preset.Model.Cell]
+                     : cells.Where(c => c.IsMinimal() || preset.Model.Architecture == Architecture.Plain))
         {
             var model = LanguageModel.Create(preset.Model with { Cell = cell, VocabularySize = Vocabulary });
             model.Initialize(1);
@@ -44,8 +45,9 @@ internal static class TrainBench
             }
             double step = BenchTimer.Median(seconds[2..]); // the first two steps allocate and compile
             long tokens = (long)options.Batch * options.Context;
-            double gflops = model.TrainingFlopsPerToken * (double)tokens / step / 1e9;
-            yield return new Result(preset.Name, cell.DisplayName(), model.ParameterCount, step * 1e3, tokens / step, gflops,
+            double gflops = (model.TrainingFlopsPerToken + model.AttentionFlopsPerToken(options.Context)) * (double)tokens / step / 1e9;
+            string name = preset.Model.Architecture == Architecture.Transformer ? "attention" : cell.DisplayName();
+            yield return new Result(preset.Name, name, model.ParameterCount, step * 1e3, tokens / step, gflops,
                 100 * gflops / peakGflops, Trainer.EstimateBytes(model, options));
         }
     }

@@ -22,7 +22,7 @@ internal static class BenchTrainCommand
         foreach (var option in new Option[] { steps, threads, presets, json }) command.Options.Add(option);
         command.SetAction(parsed =>
         {
-            var chosen = (parsed.GetValue(presets) is { Length: > 0 } names ? names : [Preset.Seed.Name, Preset.Paper.Name])
+            var chosen = (parsed.GetValue(presets) is { Length: > 0 } names ? names : [Preset.Seed.Name, Preset.Paper.Name, Preset.Gpt.Name])
                 .Select(n => Preset.Find(n) ?? throw new UsageException($"unknown preset '{n}'; choose from {string.Join(", ", Preset.All.Select(p => p.Name))}.")).ToArray();
             int n = parsed.GetValue(threads);
             var environment = BenchEnvironment.Capture(n);
@@ -39,7 +39,7 @@ internal static class BenchTrainCommand
     {
         Console.WriteLine($"date     {env.Date:yyyy-MM-dd HH:mm} UTC");
         Console.WriteLine($"cpu      {env.Cpu}, {env.Threads} threads, {env.Simd}; FMA peak {peak:F0} GFLOP/s");
-        Console.WriteLine($"timing   median of {steps} steps after 2 warm-up steps; MFU counts 6 FLOPs per token per weight the step multiplies by (not layer 0 of a plain model, folded into a table)");
+        Console.WriteLine($"timing   median of {steps} steps after 2 warm-up steps; MFU counts 6 FLOPs per token per weight the step multiplies by (not layer 0 of a plain model, folded into a table) and the transformer's causal attention products, 6·T·D per layer");
         var table = new Table().AddColumns("preset", "cell", "parameters", "step ms", "chars/s", "GFLOP/s", "MFU", "peak memory");
         foreach (var r in results)
             table.AddRow(r.Preset, r.Cell, r.Parameters.ToString("N0", CultureInfo.InvariantCulture), r.StepMilliseconds.ToString("F0", CultureInfo.InvariantCulture),

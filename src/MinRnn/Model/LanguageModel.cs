@@ -83,6 +83,12 @@ internal abstract class LanguageModel
         6 * (parameters.Where(p => p.Shape.Length == 2 && !IsTable(p) && p != FoldedInTraining).Sum(p => (long)p.Value.Length)
              + (headWeight == embedding ? headWeight.Value.Length : 0));
 
+    /// <summary>
+    /// Attention's product FLOPs per training token at <paramref name="context"/> characters, which
+    /// <see cref="TrainingFlopsPerToken"/> leaves out; none for the recurrent models.
+    /// </summary>
+    public virtual long AttentionFlopsPerToken(int context) => 0;
+
     /// <summary>Whether <paramref name="p"/> is a table read by lookup (no products): the embedding, and any like it.</summary>
     protected virtual bool IsTable(Parameter p) => p == embedding;
 
