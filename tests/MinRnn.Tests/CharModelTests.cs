@@ -200,4 +200,23 @@ public sealed class CharModelTests : IDisposable
         Assert.StartsWith("newer.safetensors: written by a newer MinRnn (format \"minrnn-checkpoint/2\")", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
+
+    [Fact]
+    public void ACheckpointWhoseTensorsAreNotThoseOfItsArchitectureIsRefusedInOneLine()
+    {
+        string path = Path.Combine(directory, "model.safetensors");
+        Trained().Save(path);
+        string relabelled = Path.Combine(directory, "relabelled.safetensors");
+        using (var file = SafetensorsFile.Open(path))
+        {
+            var metadata = new Dictionary<string, string>(file.Metadata) { ["architecture"] = "transformer", ["heads"] = "2", ["block_size"] = "32" };
+            SafetensorsWriter.WriteFile(relabelled, file.Tensors.Select(t => new NamedTensor(t.Name, [.. t.Shape], file.ReadTensor(t.Name))).ToList(), metadata);
+        }
+
+        var e = Assert.Throws<InvalidDataException>(() => CharModel.Load(relabelled));
+
+        Assert.Contains("relabelled.safetensors: ", e.Message);
+        Assert.Contains("transformer.wte.weight", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
 }
