@@ -36,6 +36,27 @@ internal static class CliRunner
         return start;
     }
 
+    /// <summary>
+    /// Ends <paramref name="process"/> (and its children) when disposed if it is still running, so that a test that
+    /// fails half-way leaves no tool behind: a server, say, that only a signal would stop.
+    /// </summary>
+    public static IDisposable KillWhenDone(Process process) => new Killer(process);
+
+    sealed class Killer(Process process) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // It ended between the check and the kill.
+            }
+        }
+    }
+
     /// <summary>Waits for a started tool to end and collects what it wrote.</summary>
     public static Result Finish(Process process, Task<string> output, Task<string> error)
     {

@@ -16,6 +16,7 @@ public sealed class ServeCommandTests : IDisposable
     public async Task ItPrintsItsAddressesAndSigtermEndsOpenStreamsAndExitsZero()
     {
         using var process = CliRunner.Start("serve", "--checkpoint", $"poet={models.Checkpoint}", "--port", "0", "--threads", "1", "--max-tokens", "1000000");
+        using var stopped = CliRunner.KillWhenDone(process);
         var error = process.StandardError.ReadToEndAsync();
         string? line;
         Uri? api = null;

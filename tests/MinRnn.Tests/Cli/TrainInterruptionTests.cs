@@ -83,6 +83,7 @@ public sealed class TrainInterruptionTests : IDisposable
     {
         string run = Out(signal);
         using var process = CliRunner.Start(["train", "--data", corpus, "--out", run, .. Tiny(steps: 1_000_000, evalEvery: 1_000_000)]);
+        using var stopped = CliRunner.KillWhenDone(process);
         var error = process.StandardError.ReadToEndAsync();
         // The third header line is printed just before the loop starts.
         for (int i = 0; i < 3; i++) process.StandardOutput.ReadLine();
