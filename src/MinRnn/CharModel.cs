@@ -82,9 +82,8 @@ public sealed class CharModel
     public int? Step => Int(StepKey);
 
     /// <summary>The validation loss (nats per character) measured for these weights in training; null when unknown.</summary>
-    public double? ValidationLoss =>
-        metadata.TryGetValue(ValidationLossKey, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double loss)
-            ? loss : null;
+    public double? ValidationLoss => Entry(ValidationLossKey) is { } text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double loss)
+        ? loss : null;
 
     /// <summary>
     /// The metadata <see cref="Save"/> writes: the format tag, the configuration, the vocabulary and, once known, the step,
@@ -303,6 +302,11 @@ public sealed class CharModel
         }
     }
 
-    int? Int(string key) =>
-        metadata.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value : null;
+    int? Int(string key) => Entry(key) is { } text && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value : null;
+
+    /// <summary>A metadata entry, read under the lock that training takes to write them.</summary>
+    string? Entry(string key)
+    {
+        lock (gate) return metadata.GetValueOrDefault(key);
+    }
 }

@@ -24,8 +24,6 @@ internal sealed class ServerMetrics
 
     public CollectorRegistry Registry { get; } = Metrics.NewCustomRegistry();
 
-    public double ActiveStreams => activeStreams.Value;
-
     public void Answered(int status) => requests.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
 
     public void StreamsStarted(int count) => activeStreams.Inc(count);

@@ -177,9 +177,9 @@ internal sealed class StreamScheduler : IDisposable
     /// </summary>
     void Step()
     {
-        var tokens = new int[active.Count];
+        if (tokens.Length < active.Count) tokens = new int[active.Count];
         for (int row = 0; row < active.Count; row++) tokens[row] = active[row].Next;
-        var rows = served.Model.Step(tokens, state!, served.Weights);
+        var rows = served.Model.Step(tokens.AsSpan(0, active.Count), state!, served.Weights);
         if (logits.Length < rows.Length) logits = new float[rows.Length];
         rows.CopyTo(logits);
         if (active.Count >= ParallelSampling) Parallelism.For(active.Count, acceptRows);
@@ -190,6 +190,7 @@ internal sealed class StreamScheduler : IDisposable
     /// <summary>Streams from which sampling is split between the threads.</summary>
     const int ParallelSampling = 8;
     float[] logits = [];
+    int[] tokens = [];
 
     void AcceptRows(int first, int end)
     {
