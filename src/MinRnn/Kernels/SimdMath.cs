@@ -11,6 +11,19 @@ internal static class SimdMath
         TOps.Add(TOps.Max(x, TOps.Zero), TOps.Log(TOps.Add(TOps.Broadcast(1f), TOps.Exp(TOps.Neg(TOps.Abs(x))))));
 
     /// <summary>
+    /// softplus(x) and its slope σ(x) from one e = e^-|x|: softplus = max(x, 0) + log(1 + e), σ(x) = 1 / (1 + e) for
+    /// x &gt;= 0 and e / (1 + e) below (Mamba's Δ = softplus(dt) and dΔ/d(dt)).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV SoftplusWithSlope<TOps, TV>(TV x, out TV slope) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV one = TOps.Broadcast(1f), e = TOps.Exp(TOps.Neg(TOps.Abs(x))), onePlusE = TOps.Add(one, e);
+        TV inverse = TOps.Div(one, onePlusE);
+        slope = TOps.SelectNonNegative(x, inverse, TOps.Mul(e, inverse));
+        return TOps.Add(TOps.Max(x, TOps.Zero), TOps.Log(onePlusE));
+    }
+
+    /// <summary>
     /// z = sigmoid(x) and a = 1 - z = sigmoid(-x), each computed directly from e = e^-|x| so that
     /// neither loses its relative precision when the other is close to 1.
     /// </summary>

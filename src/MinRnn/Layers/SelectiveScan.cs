@@ -1,0 +1,391 @@
+using System.Runtime.CompilerServices;
+using MinRnn.Kernels;
+
+namespace MinRnn.Layers;
+
+/// <summary>
+/// Mamba's selective state-space scan, fused with its Δ softplus and its SiLU gate, forward and backward, per sequence b
+/// and channel c with a state h [N]:
+/// <code>
+///   Δ_t = softplus(delta_t),  A = -exp(aLog),  dA_t[n] = exp(Δ_t A[n])
+///   h_t[n] = dA_t[n] h_{t-1}[n] + Δ_t B_t[n] x_t
+///   y_t = (Σ_n C_t[n] h_t[n] + D x_t) · silu(z_t)
+/// </code>
+/// (mamba-minimal's selective_scan and the y · silu(res) after it; B_t and C_t are shared by the channels of a row).
+/// The [batch, time, channels, N] states are never stored: the forward keeps only the state at the start of every chunk of
+/// <see cref="ChunkLength"/> steps, and the backward, chunk by chunk from the last, recomputes the chunk's states from it
+/// (in a buffer that stays in cache) and walks them in reverse:
+/// <code>
+///   dy_t = g_t silu(z_t), dz_t = g_t y°_t silu'(z_t) with y°_t the ungated output
+///   G_t[n] = dy_t C_t[n] + dA_{t+1}[n] G_{t+1}[n]                       (dL/dh_t)
+///   dC_t[n] = Σ_c dy_t h_t[n],  dB_t[n] = Σ_c G_t[n] Δ_t x_t,  dD += dy_t x_t
+///   dx_t = Δ_t Σ_n G_t[n] B_t[n] + D dy_t
+///   dΔ_t = Σ_n G_t[n] (A[n] dA_t[n] h_{t-1}[n] + B_t[n] x_t),  d delta_t = dΔ_t σ(delta_t)
+///   d aLog[n] += A[n] Σ_t G_t[n] dA_t[n] h_{t-1}[n] Δ_t
+/// </code>
+/// Vectors run across channels (a state row h[n] is one vector of channels, so B_t[n] and C_t[n] are broadcasts and no sum
+/// crosses lanes inside the recurrence). Threads take (sequence, channel group) items; the groups depend only on the shape,
+/// and the sums across channels (dB, dC) and across sequences (d aLog, dD) are formed in a fixed order from per-item
+/// partials, so results do not depend on the thread count. <see cref="SelectiveScanReference"/> is the double-precision oracle.
+/// </summary>
+internal static unsafe class SelectiveScan
+{
+    /// <summary>Time steps per chunk: the backward's recomputed states of one chunk and one vector of channels stay in L1/L2.</summary>
+    public const int ChunkLength = 32;
+
+    /// <summary>Channel groups start at multiples of this (the widest vector), so every width sees the same groups.</summary>
+    const int GroupUnit = 16;
+
+    /// <summary>Items (sequences × channel groups) worth making: with a batch of one, the channels are split into groups.</summary>
+    const int TargetItems = 32;
+
+    [ThreadStatic] static float[]? transposedA, partialBC, partialALog, partialD, itemScratch;
+
+    /// <summary>
+    /// y = the gated output above. With <paramref name="chunkStates"/> [batch, chunks, N, channels] (a training forward), the
+    /// state at the start of every chunk is kept there for <see cref="Backward"/>. With <paramref name="state"/>
+    /// [batch, N, channels], the scan starts from it (else from h_0 = 0) and leaves the final state in it.
+    /// </summary>
+    /// <exception cref="ArgumentException">A dimension is not positive or a buffer does not match its shape.</exception>
+    public static void Forward(scoped in SelectiveScanInputs inputs, SelectiveScanShape shape, Span<float> y, Span<float> chunkStates, Span<float> state)
+    {
+        const string op = "SelectiveScan.Forward";
+        Validate(op, inputs, shape);
+        Check.Length(op, "y", y.Length, shape.Batch, shape.Time, shape.Channels);
+        if (!chunkStates.IsEmpty) Check.Length(op, "chunkStates", chunkStates.Length, shape.Batch, shape.Chunks, shape.State, shape.Channels);
+        if (!state.IsEmpty) Check.Length(op, "state", state.Length, shape.Batch, shape.State, shape.Channels);
+        var groups = Groups.Of(shape);
+        float[] a = Scratch.Get(ref transposedA, shape.State * shape.Channels);
+        fixed (float* x = inputs.X) fixed (float* delta = inputs.Delta) fixed (float* aLog = inputs.ALog) fixed (float* bc = inputs.BC)
+        fixed (float* d = inputs.D) fixed (float* z = inputs.Z) fixed (float* py = y) fixed (float* states = chunkStates)
+        fixed (float* carried = state) fixed (float* pa = a)
+        {
+            TransposeA(aLog, pa, shape.Channels, shape.State);
+            var context = new Context(shape, groups, x, delta, pa, bc, inputs.BCStride, d, z, inputs.ZStride)
+            {
+                Y = py, ChunkStates = chunkStates.IsEmpty ? null : states, State = state.IsEmpty ? null : carried,
+            };
+            VectorJob.For(shape.Batch * groups.Count, (long)shape.Time * groups.Size * shape.State * 24, new ForwardJob(context));
+        }
+    }
+
+    /// <summary>
+    /// The gradients above from dL/dy <paramref name="dy"/>, given the forward's inputs and the chunk states it kept
+    /// (which hold its initial state too). dx, d delta, dB|dC and dz are written; d aLog and dD are added to.
+    /// </summary>
+    /// <exception cref="ArgumentException">A dimension is not positive, a buffer does not match its shape, or an output
+    /// overlaps an input.</exception>
+    public static void Backward(scoped in SelectiveScanInputs inputs, SelectiveScanShape shape, ReadOnlySpan<float> chunkStates,
+        ReadOnlySpan<float> dy, scoped in SelectiveScanGradients gradients)
+    {
+        const string op = "SelectiveScan.Backward";
+        Validate(op, inputs, shape);
+        int batch = shape.Batch, time = shape.Time, channels = shape.Channels, n = shape.State;
+        Check.Length(op, "chunkStates", chunkStates.Length, batch, shape.Chunks, n, channels);
+        Check.Length(op, "dy", dy.Length, batch, time, channels);
+        Check.Length(op, "dx", gradients.X.Length, batch, time, channels);
+        Check.Length(op, "dDelta", gradients.Delta.Length, batch, time, channels);
+        Check.Length(op, "dALog", gradients.ALog.Length, channels, n);
+        Check.Length(op, "dD", gradients.D.Length, channels);
+        Columns.Strided(op, "dBC", gradients.BC.Length, shape.Rows, 2 * n, inputs.BCStride);
+        Columns.Strided(op, "dz", gradients.Z.Length, shape.Rows, channels, inputs.ZStride);
+        Check.Disjoint(op, "dy", dy, "dx", gradients.X);
+        Check.Disjoint(op, "x", inputs.X, "dx", gradients.X);
+        Check.Disjoint(op, "delta", inputs.Delta, "dDelta", gradients.Delta);
+        Check.Disjoint(op, "bc", inputs.BC, "dBC", gradients.BC);
+        Check.Disjoint(op, "z", inputs.Z, "dz", gradients.Z);
+        var groups = Groups.Of(shape);
+        float[] a = Scratch.Get(ref transposedA, n * channels);
+        float[] bcSums = Scratch.Get(ref partialBC, batch * groups.Count * time * 2 * n);
+        float[] aLogSums = Scratch.Get(ref partialALog, batch * channels * n), dSums = Scratch.Get(ref partialD, batch * channels);
+        fixed (float* x = inputs.X) fixed (float* delta = inputs.Delta) fixed (float* aLog = inputs.ALog) fixed (float* bc = inputs.BC)
+        fixed (float* d = inputs.D) fixed (float* z = inputs.Z) fixed (float* states = chunkStates) fixed (float* g = dy)
+        fixed (float* dx = gradients.X) fixed (float* dDelta = gradients.Delta) fixed (float* dALog = gradients.ALog)
+        fixed (float* dBC = gradients.BC) fixed (float* dD = gradients.D) fixed (float* dz = gradients.Z)
+        fixed (float* pa = a) fixed (float* pbc = bcSums) fixed (float* paLog = aLogSums) fixed (float* pd = dSums)
+        {
+            TransposeA(aLog, pa, channels, n);
+            var context = new Context(shape, groups, x, delta, pa, bc, inputs.BCStride, d, z, inputs.ZStride)
+            {
+                ChunkStates = states, DY = g, DX = dx, DDelta = dDelta, DZ = dz,
+                PartialBC = pbc, PartialALog = paLog, PartialD = pd,
+            };
+            VectorJob.For(batch * groups.Count, (long)time * groups.Size * n * 48, new BackwardJob(context));
+            VectorJob.For(shape.Rows, (long)groups.Count * 2 * n, new SumGroupsJob(context, dBC));
+            ColumnSums.Accumulate(paLog, dALog, batch, channels * n);
+            ColumnSums.Accumulate(pd, dD, batch, channels);
+        }
+    }
+
+    static void Validate(string op, scoped in SelectiveScanInputs inputs, SelectiveScanShape shape)
+    {
+        Check.Positive(op, ("batch", shape.Batch), ("time", shape.Time), ("channels", shape.Channels), ("state", shape.State));
+        Check.Length(op, "x", inputs.X.Length, shape.Batch, shape.Time, shape.Channels);
+        Check.Length(op, "delta", inputs.Delta.Length, shape.Batch, shape.Time, shape.Channels);
+        Check.Length(op, "aLog", inputs.ALog.Length, shape.Channels, shape.State);
+        Columns.Strided(op, "bc", inputs.BC.Length, shape.Rows, 2 * shape.State, inputs.BCStride);
+        Check.Length(op, "d", inputs.D.Length, shape.Channels);
+        Columns.Strided(op, "z", inputs.Z.Length, shape.Rows, shape.Channels, inputs.ZStride);
+    }
+
+    /// <summary>a[n, c] = A[c, n] = -exp(aLog[c, n]): channels contiguous, as the vectors read them.</summary>
+    static void TransposeA(float* aLog, float* a, int channels, int n)
+    {
+        for (int c = 0; c < channels; c++)
+        for (int s = 0; s < n; s++)
+            a[(long)s * channels + c] = -MathF.Exp(aLog[(long)c * n + s]);
+    }
+
+    /// <summary>
+    /// The channel groups: ceil(<see cref="TargetItems"/> / batch) of them (at most one per <see cref="GroupUnit"/>
+    /// channels), each <see cref="Size"/> channels, a multiple of <see cref="GroupUnit"/>, the last possibly shorter.
+    /// </summary>
+    readonly record struct Groups(int Count, int Size)
+    {
+        public static Groups Of(SelectiveScanShape shape)
+        {
+            int units = (shape.Channels + GroupUnit - 1) / GroupUnit;
+            int wanted = Math.Clamp((TargetItems + shape.Batch - 1) / shape.Batch, 1, units);
+            int size = (units + wanted - 1) / wanted * GroupUnit;
+            return new Groups((shape.Channels + size - 1) / size, size);
+        }
+    }
+
+    /// <summary>Pointers and sizes of one call; the backward's outputs are null in a forward and the other way round.</summary>
+    readonly struct Context(SelectiveScanShape shape, Groups groups, float* x, float* delta, float* a, float* bc, int bcStride,
+        float* d, float* z, int zStride)
+    {
+        public readonly int Time = shape.Time, Channels = shape.Channels, N = shape.State, Chunks = shape.Chunks;
+        public readonly Groups Groups = groups;
+        public readonly float* X = x, Delta = delta, A = a, BC = bc, D = d, Z = z;
+        public readonly int BCStride = bcStride, ZStride = zStride;
+        public float* Y { get; init; }
+        public float* ChunkStates { get; init; }
+        public float* State { get; init; }
+        public float* DY { get; init; }
+        public float* DX { get; init; }
+        public float* DDelta { get; init; }
+        public float* DZ { get; init; }
+        /// <summary>[batch, groups, time, 2N]: each item's sums of dB|dC over its channels.</summary>
+        public float* PartialBC { get; init; }
+        /// <summary>[batch, channels, N] and [batch, channels]: each sequence's d aLog and dD.</summary>
+        public float* PartialALog { get; init; }
+        public float* PartialD { get; init; }
+
+        /// <summary>Offset of element c of row (b, t) in a [batch, time, channels] tensor.</summary>
+        public long At(int b, int t, int c) => ((long)b * Time + t) * Channels + c;
+
+        /// <summary>Channels [first, end) of item i's group, and its sequence.</summary>
+        public (int B, int First, int End) Item(int i)
+        {
+            int g = i % Groups.Count, first = g * Groups.Size;
+            return (i / Groups.Count, first, Math.Min(first + Groups.Size, Channels));
+        }
+    }
+
+    readonly struct ForwardJob(Context context) : IVectorJob
+    {
+        public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
+        {
+            fixed (float* h = Scratch.Get(ref itemScratch, context.N * GroupUnit))
+                for (int i = start; i < end; i++)
+                {
+                    var (b, first, last) = context.Item(i);
+                    int vectorEnd = first + (last - first) / TOps.Count * TOps.Count;
+                    for (int c = first; c < vectorEnd; c += TOps.Count) ForwardBlock<TOps, TV>(context, b, c, h);
+                    for (int c = vectorEnd; c < last; c++) ForwardBlock<SimdScalar, float>(context, b, c, h);
+                }
+        }
+    }
+
+    /// <summary>The forward of channels c .. c + width - 1 of sequence b, the state h [N, width] in <paramref name="h"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardBlock<TOps, TV>(in Context k, int b, int c, float* h) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int w = TOps.Count, n = k.N, channels = k.Channels;
+        float* carried = k.State == null ? null : k.State + (long)b * n * channels + c;
+        for (int s = 0; s < n; s++) TOps.Store(h + s * w, carried == null ? TOps.Zero : TOps.Load(carried + (long)s * channels));
+        TV dc = TOps.Load(k.D + c);
+        for (int t = 0; t < k.Time; t++)
+        {
+            if (k.ChunkStates != null && t % ChunkLength == 0)
+            {
+                float* kept = k.ChunkStates + ((long)b * k.Chunks + t / ChunkLength) * n * channels + c;
+                for (int s = 0; s < n; s++) TOps.Store(kept + (long)s * channels, TOps.Load(h + s * w));
+            }
+            long at = k.At(b, t, c), row = (long)b * k.Time + t;
+            TV u = TOps.Load(k.X + at);
+            TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out _);
+            TV deltaU = TOps.Mul(delta, u), y = TOps.Mul(dc, u);
+            float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, a = k.A + c;
+            for (int s = 0; s < n; s++)
+            {
+                TV decay = TOps.Exp(TOps.Mul(delta, TOps.Load(a + (long)s * channels)));
+                TV hs = TOps.Fma(decay, TOps.Load(h + s * w), TOps.Mul(deltaU, TOps.Broadcast(bRow[s])));
+                TOps.Store(h + s * w, hs);
+                y = TOps.Fma(TOps.Broadcast(cRow[s]), hs, y);
+            }
+            TOps.Store(k.Y + at, TOps.Mul(y, Silu.Value<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c))));
+        }
+        if (carried != null)
+            for (int s = 0; s < n; s++) TOps.Store(carried + (long)s * channels, TOps.Load(h + s * w));
+    }
+
+    /// <summary>
+    /// One item of the backward: chunks from the last to the first, each over every vector of the item's channels (the
+    /// carried G and the d aLog, dD sums of each vector waiting in the item's scratch between chunks), then the chunk's
+    /// dB|dC lanes summed into the item's partial rows.
+    /// </summary>
+    readonly struct BackwardJob(Context context) : IVectorJob
+    {
+        public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
+        {
+            int n = context.N, size = context.Groups.Size, lanes = GroupUnit;
+            var layout = new ChunkBuffers(n, lanes);
+            fixed (float* scratch = Scratch.Get(ref itemScratch, layout.Floats + size * (2 * n + 1)))
+            {
+                float* carry = scratch + layout.Floats, aLogSums = carry + size * n, dSums = aLogSums + size * n;
+                for (int i = start; i < end; i++)
+                {
+                    var (b, first, last) = context.Item(i);
+                    int width = last - first, vectorEnd = first + width / TOps.Count * TOps.Count;
+                    new Span<float>(carry, size * (2 * n + 1)).Clear();
+                    for (int chunk = context.Chunks - 1; chunk >= 0; chunk--)
+                    {
+                        int t0 = chunk * ChunkLength, t1 = Math.Min(t0 + ChunkLength, context.Time);
+                        layout.ClearSums(scratch, t1 - t0);
+                        for (int c = first; c < vectorEnd; c += TOps.Count)
+                            BackwardChunk<TOps, TV>(context, b, c, t0, t1, scratch, layout.VectorSums(scratch), carry + (c - first) * n,
+                                aLogSums + (c - first) * n, dSums + (c - first));
+                        for (int c = vectorEnd; c < last; c++)
+                            BackwardChunk<SimdScalar, float>(context, b, c, t0, t1, scratch, layout.ScalarSums(scratch), carry + (c - first) * n,
+                                aLogSums + (c - first) * n, dSums + (c - first));
+                        float* partial = context.PartialBC + (((long)b * context.Groups.Count + first / size) * context.Time + t0) * 2 * n;
+                        float* vectorSums = layout.VectorSums(scratch), scalarSums = layout.ScalarSums(scratch);
+                        for (int j = 0; j < (t1 - t0) * 2 * n; j++)
+                            partial[j] = TOps.Sum(TOps.Load(vectorSums + (long)j * TOps.Count)) + scalarSums[j];
+                    }
+                    for (int c = first; c < last; c++)
+                    {
+                        // Vector blocks keep [N, width] per block, the scalar tail [N, 1] per channel.
+                        int block = c < vectorEnd ? first + (c - first) / TOps.Count * TOps.Count : c, lane = c - block, w = c < vectorEnd ? TOps.Count : 1;
+                        float* sums = aLogSums + (block - first) * n;
+                        float* partial = context.PartialALog + ((long)b * context.Channels + c) * n;
+                        for (int s = 0; s < n; s++) partial[s] = context.A[(long)s * context.Channels + c] * sums[s * w + lane];
+                        context.PartialD[(long)b * context.Channels + c] = dSums[c - first];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The per-thread buffers of one chunk of one vector (of at most <paramref name="lanes"/> channels): the states
+    /// h_{t0-1} .. h_{t1-1} [L + 1, N, lanes], the decays dA [L, N, lanes], per step Δ, Δ·x, σ(delta) and the ungated y
+    /// [L, lanes] each, then the dB|dC sums of the chunk across vectors [L, 2N, lanes] and across the scalar tail [L, 2N].
+    /// </summary>
+    readonly struct ChunkBuffers(int n, int lanes)
+    {
+        public int States => 0;
+        public int Decays => (ChunkLength + 1) * n * lanes;
+        public int Steps => Decays + ChunkLength * n * lanes;
+        int Vector => Steps + 4 * ChunkLength * lanes;
+        int Scalar => Vector + ChunkLength * 2 * n * lanes;
+        public int Floats => Scalar + ChunkLength * 2 * n;
+
+        public float* VectorSums(float* scratch) => scratch + Vector;
+        public float* ScalarSums(float* scratch) => scratch + Scalar;
+
+        public void ClearSums(float* scratch, int steps)
+        {
+            new Span<float>(scratch + Vector, steps * 2 * n * lanes).Clear();
+            new Span<float>(scratch + Scalar, steps * 2 * n).Clear();
+        }
+    }
+
+    /// <summary>
+    /// Steps [t0, t1) of channels c .. c + w - 1 of sequence b: recompute the chunk's states from the one kept at t0, then
+    /// walk back, <paramref name="carry"/> [N, w] holding dA_{t+1} G_{t+1} from the chunk after, <paramref name="aLogSums"/>
+    /// [N, w] and <paramref name="dSums"/> [w] the sums for d aLog and dD, <paramref name="sums"/> [t1 - t0, 2N, w] this
+    /// chunk's dB|dC lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void BackwardChunk<TOps, TV>(in Context k, int b, int c, int t0, int t1, float* buffers, float* sums, float* carry,
+        float* aLogSums, float* dSums) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int w = TOps.Count, n = k.N, channels = k.Channels, steps = t1 - t0, lanes = GroupUnit;
+        var layout = new ChunkBuffers(n, lanes);
+        float* h = buffers + layout.States, decays = buffers + layout.Decays;
+        float* deltas = buffers + layout.Steps, deltaXs = deltas + ChunkLength * lanes, slopes = deltaXs + ChunkLength * lanes, ys = slopes + ChunkLength * lanes;
+        float* a = k.A + c;
+        TV dc = TOps.Load(k.D + c);
+
+        float* kept = k.ChunkStates + ((long)b * k.Chunks + t0 / ChunkLength) * n * channels + c;
+        for (int s = 0; s < n; s++) TOps.Store(h + s * w, TOps.Load(kept + (long)s * channels));
+        for (int i = 0; i < steps; i++)
+        {
+            long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
+            TV u = TOps.Load(k.X + at);
+            TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out TV slope);
+            TV deltaU = TOps.Mul(delta, u), y = TOps.Mul(dc, u);
+            float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, next = previous + n * w, decay = decays + i * n * w;
+            for (int s = 0; s < n; s++)
+            {
+                TV dA = TOps.Exp(TOps.Mul(delta, TOps.Load(a + (long)s * channels)));
+                TV hs = TOps.Fma(dA, TOps.Load(previous + s * w), TOps.Mul(deltaU, TOps.Broadcast(bRow[s])));
+                TOps.Store(decay + s * w, dA);
+                TOps.Store(next + s * w, hs);
+                y = TOps.Fma(TOps.Broadcast(cRow[s]), hs, y);
+            }
+            TOps.Store(deltas + i * w, delta);
+            TOps.Store(deltaXs + i * w, deltaU);
+            TOps.Store(slopes + i * w, slope);
+            TOps.Store(ys + i * w, y);
+        }
+
+        for (int i = steps - 1; i >= 0; i--)
+        {
+            long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
+            TV g = TOps.Load(k.DY + at);
+            TV gate = Silu.ValueAndSlope<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c), out TV gateSlope);
+            TV dy = TOps.Mul(g, gate);
+            TOps.Store(k.DZ + row * k.ZStride + c, TOps.Mul(TOps.Mul(g, TOps.Load(ys + i * w)), gateSlope));
+            TV u = TOps.Load(k.X + at), delta = TOps.Load(deltas + i * w), deltaU = TOps.Load(deltaXs + i * w);
+            TOps.Store(dSums, TOps.Fma(dy, u, TOps.Load(dSums)));
+            TV gb = TOps.Zero, gDecay = TOps.Zero;
+            float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, current = previous + n * w, decay = decays + i * n * w;
+            float* dB = sums + i * 2 * n * w, dC = dB + n * w;
+            for (int s = 0; s < n; s++)
+            {
+                TV grad = TOps.Fma(dy, TOps.Broadcast(cRow[s]), TOps.Load(carry + s * w));   // G_t[s]
+                TOps.Store(dC + s * w, TOps.Fma(dy, TOps.Load(current + s * w), TOps.Load(dC + s * w)));
+                TOps.Store(dB + s * w, TOps.Fma(grad, deltaU, TOps.Load(dB + s * w)));
+                gb = TOps.Fma(grad, TOps.Broadcast(bRow[s]), gb);
+                TV q = TOps.Mul(grad, TOps.Load(decay + s * w));                              // dA_t G_t: the carry into t - 1
+                TOps.Store(carry + s * w, q);
+                TV qh = TOps.Mul(q, TOps.Load(previous + s * w));
+                gDecay = TOps.Fma(qh, TOps.Load(a + (long)s * channels), gDecay);
+                TOps.Store(aLogSums + s * w, TOps.Fma(qh, delta, TOps.Load(aLogSums + s * w)));
+            }
+            TOps.Store(k.DX + at, TOps.Fma(delta, gb, TOps.Mul(dy, dc)));
+            TOps.Store(k.DDelta + at, TOps.Mul(TOps.Fma(u, gb, gDecay), TOps.Load(slopes + i * w)));
+        }
+    }
+
+    /// <summary>dB|dC of row (b, t) = Σ_g of the groups' partial rows, in group order.</summary>
+    readonly struct SumGroupsJob(Context context, float* dBC) : IVectorJob
+    {
+        public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
+        {
+            int width = 2 * context.N, groups = context.Groups.Count;
+            for (int row = start; row < end; row++)
+            {
+                int b = row / context.Time, t = row % context.Time;
+                float* target = dBC + (long)row * context.BCStride;
+                float* first = context.PartialBC + ((long)b * groups * context.Time + t) * width;
+                new ReadOnlySpan<float>(first, width).CopyTo(new Span<float>(target, width));
+                for (int g = 1; g < groups; g++) VectorOps.AddTo<TOps, TV>(target, first + (long)g * context.Time * width, width);
+            }
+        }
+    }
+}
