@@ -105,6 +105,25 @@ internal static class SimdMath
     }
 
     /// <summary>
+    /// 2^x for x &lt;= 0, the decays of Mamba's selective scan, with less work than <see cref="ExpPolynomial{TOps, TV}"/>,
+    /// whose range checks and split of ln 2 it does not need: x = n + f with n = round(x), |f| &lt;= 1/2, 2^f = 1 + f P(f) with
+    /// Cephes exp2f's degree-5 P (within 2 ulp), then scaled by 2^n. Below -127 it gives 0 (2^-127 is under the smallest normal).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp2NonPositive<TOps, TV>(TV x) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        x = TOps.Max(x, TOps.Broadcast(-127f));
+        TV n = TOps.Round(x), f = TOps.Sub(x, n);
+        TV p = TOps.Broadcast(1.535336188319500e-4f);
+        p = TOps.Fma(p, f, TOps.Broadcast(1.339887440266574e-3f));
+        p = TOps.Fma(p, f, TOps.Broadcast(9.618437357674640e-3f));
+        p = TOps.Fma(p, f, TOps.Broadcast(5.550332471162809e-2f));
+        p = TOps.Fma(p, f, TOps.Broadcast(2.402264791363012e-1f));
+        p = TOps.Fma(p, f, TOps.Broadcast(6.931472028550421e-1f));
+        return TOps.ScaleByPowerOfTwo(TOps.Fma(p, f, TOps.Broadcast(1f)), n);
+    }
+
+    /// <summary>
     /// Below this |x| the standard normal distribution function Φ(x) comes from <see cref="NormalCdfOddPart{TOps, TV}"/>,
     /// from here on from the tail <see cref="NormalTail{TOps, TV}"/>, whose 7 ulp or so relative to Q &lt;= Q(1) = 0.16 are
     /// about one ulp of 1 - Q.

@@ -128,13 +128,18 @@ internal static unsafe class SelectiveScan
         Columns.Strided(op, "z", inputs.Z.Length, shape.Rows, shape.Channels, inputs.ZStride);
     }
 
-    /// <summary>a[n, c] = A[c, n] = -exp(aLog[c, n]): channels contiguous, as the vectors read them.</summary>
+    /// <summary>
+    /// a[n, c] = A[c, n] log2(e) = -exp(aLog[c, n]) log2(e), channels contiguous as the vectors read them: the decays are
+    /// then dA = 2^(Δ a) (<see cref="SimdMath.Exp2NonPositive{TOps, TV}"/>, since Δ a &lt;= 0).
+    /// </summary>
     static void TransposeA(float* aLog, float* a, int channels, int n)
     {
         for (int c = 0; c < channels; c++)
         for (int s = 0; s < n; s++)
-            a[(long)s * channels + c] = -MathF.Exp(aLog[(long)c * n + s]);
+            a[(long)s * channels + c] = -MathF.Exp(aLog[(long)c * n + s]) * Log2E;
     }
+
+    const float Log2E = 1.44269504f, Ln2 = 0.693147181f;
 
     /// <summary>
     /// The channel groups: ceil(<see cref="TargetItems"/> / batch) of them (at most one per <see cref="GroupUnit"/>
@@ -151,7 +156,7 @@ internal static unsafe class SelectiveScan
         }
     }
 
-    /// <summary>Pointers and sizes of one call; the backward's outputs are null in a forward and the other way round.</summary>
+    /// <summary>Pointers and sizes of one call (A as <see cref="TransposeA"/> lays it out); the backward's outputs are null in a forward and the other way round.</summary>
     readonly struct Context(SelectiveScanShape shape, Groups groups, float* x, float* delta, float* a, float* bc, int bcStride,
         float* d, float* z, int zStride)
     {
@@ -220,7 +225,7 @@ internal static unsafe class SelectiveScan
             float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, a = k.A + c;
             for (int s = 0; s < n; s++)
             {
-                TV decay = TOps.Exp(TOps.Mul(delta, TOps.Load(a + (long)s * channels)));
+                TV decay = SimdMath.Exp2NonPositive<TOps, TV>(TOps.Mul(delta, TOps.Load(a + (long)s * channels)));
                 TV hs = TOps.Fma(decay, TOps.Load(h + s * w), TOps.Mul(deltaU, TOps.Broadcast(bRow[s])));
                 TOps.Store(h + s * w, hs);
                 y = TOps.Fma(TOps.Broadcast(cRow[s]), hs, y);
@@ -271,7 +276,7 @@ internal static unsafe class SelectiveScan
                         int block = c < vectorEnd ? first + (c - first) / TOps.Count * TOps.Count : c, lane = c - block, w = c < vectorEnd ? TOps.Count : 1;
                         float* sums = aLogSums + (block - first) * n;
                         float* partial = context.PartialALog + ((long)b * context.Channels + c) * n;
-                        for (int s = 0; s < n; s++) partial[s] = context.A[(long)s * context.Channels + c] * sums[s * w + lane];
+                        for (int s = 0; s < n; s++) partial[s] = context.A[(long)s * context.Channels + c] * Ln2 * sums[s * w + lane];
                         context.PartialD[(long)b * context.Channels + c] = dSums[c - first];
                     }
                 }
@@ -331,7 +336,7 @@ internal static unsafe class SelectiveScan
             float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, next = previous + n * w, decay = decays + i * n * w;
             for (int s = 0; s < n; s++)
             {
-                TV dA = TOps.Exp(TOps.Mul(delta, TOps.Load(a + (long)s * channels)));
+                TV dA = SimdMath.Exp2NonPositive<TOps, TV>(TOps.Mul(delta, TOps.Load(a + (long)s * channels)));
                 TV hs = TOps.Fma(dA, TOps.Load(previous + s * w), TOps.Mul(deltaU, TOps.Broadcast(bRow[s])));
                 TOps.Store(decay + s * w, dA);
                 TOps.Store(next + s * w, hs);
@@ -368,7 +373,8 @@ internal static unsafe class SelectiveScan
                 TOps.Store(aLogSums + s * w, TOps.Fma(qh, delta, TOps.Load(aLogSums + s * w)));
             }
             TOps.Store(k.DX + at, TOps.Fma(delta, gb, TOps.Mul(dy, dc)));
-            TOps.Store(k.DDelta + at, TOps.Mul(TOps.Fma(u, gb, gDecay), TOps.Load(slopes + i * w)));
+            // gDecay sums q h a with a = A log2(e): dΔ = Σ q h A + x Σ G B = ln2 gDecay + x gb.
+            TOps.Store(k.DDelta + at, TOps.Mul(TOps.Fma(gDecay, TOps.Broadcast(Ln2), TOps.Mul(u, gb)), TOps.Load(slopes + i * w)));
         }
     }
 
