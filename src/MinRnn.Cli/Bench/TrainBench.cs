@@ -45,7 +45,7 @@ internal static class TrainBench
             }
             double step = BenchTimer.Median(seconds[2..]); // the first two steps allocate and compile
             long tokens = (long)options.Batch * options.Context;
-            double gflops = (model.TrainingFlopsPerToken + model.AttentionFlopsPerToken(options.Context)) * (double)tokens / step / 1e9;
+            double gflops = (model.TrainingFlopsPerToken + model.MixerFlopsPerToken(options.Context)) * (double)tokens / step / 1e9;
             string name = preset.Model.Architecture == Architecture.Transformer ? "attention" : cell.DisplayName();
             yield return new Result(preset.Name, name, model.ParameterCount, step * 1e3, tokens / step, gflops,
                 100 * gflops / peakGflops, Trainer.EstimateBytes(model, options));

@@ -61,6 +61,7 @@ internal abstract class LanguageModel
         Architecture.Plain => new MinCellModel(config),
         Architecture.Residual => new ResidualModel(config),
         Architecture.Transformer => new TransformerModel(config),
+        Architecture.Mamba => new MambaModel(config),
         _ => throw new ArgumentOutOfRangeException(nameof(config), config.Architecture, "Unknown architecture."),
     };
 
@@ -77,19 +78,24 @@ internal abstract class LanguageModel
     /// Matrix-product FLOPs of one training token that the engine performs, as nanoGPT counts them for MFU: 6 per
     /// weight of every linear map (2 forward, 4 backward), a head tied to the embedding included; lookups (the embedding,
     /// positions), the scans, attention's products and element-wise work are not counted, nor is a map folded into a
-    /// per-token table (see <see cref="FoldedInTraining"/>).
+    /// per-token table (see <see cref="FoldedInTraining"/>). <see cref="MixerFlopsPerToken"/> adds the products over the
+    /// sequence.
     /// </summary>
     public long TrainingFlopsPerToken =>
         6 * (parameters.Where(p => p.Shape.Length == 2 && !IsTable(p) && p != FoldedInTraining).Sum(p => (long)p.Value.Length)
              + (headWeight == embedding ? headWeight.Value.Length : 0));
 
     /// <summary>
-    /// Attention's product FLOPs per training token at <paramref name="context"/> characters, which
-    /// <see cref="TrainingFlopsPerToken"/> leaves out; none for the recurrent models.
+    /// The sequence mixer's product FLOPs per training token at <paramref name="context"/> characters, which
+    /// <see cref="TrainingFlopsPerToken"/> leaves out: attention's causal products, the selective scan's multiply-adds;
+    /// none for the minimal and classic RNNs (their scans and gates are element-wise work).
     /// </summary>
-    public virtual long AttentionFlopsPerToken(int context) => 0;
+    public virtual long MixerFlopsPerToken(int context) => 0;
 
-    /// <summary>Whether <paramref name="p"/> is a table read by lookup (no products): the embedding, and any like it.</summary>
+    /// <summary>
+    /// Whether <paramref name="p"/> is read without matrix products: a table read by lookup (the embedding, and any like
+    /// it) or a tensor read element by element (the selective scan's A_log).
+    /// </summary>
     protected virtual bool IsTable(Parameter p) => p == embedding;
 
     /// <summary>
@@ -279,6 +285,9 @@ internal abstract class LanguageModel
 
     /// <summary>Whether the last forward was a training forward (dropout active).</summary>
     protected bool Training => training && Config.Dropout > 0;
+
+    /// <summary>Whether the last forward was a training forward, dropout or not: its activations are kept for <see cref="Backward"/>.</summary>
+    protected bool TrainingForward => training;
 
     /// <summary>The dropout mask stream of site <paramref name="site"/> for the last forward.</summary>
     protected ulong DropoutStream(int site) => dropoutSeed * 1_000_003 + (ulong)site;

@@ -7,22 +7,34 @@ namespace MinRnn;
 /// Everything that fixes a model's parameter shapes (spec §3). It round-trips through a checkpoint's
 /// string metadata, so a checkpoint file alone rebuilds the model.
 /// </summary>
-/// <param name="Architecture">Plain, residual or transformer.</param>
-/// <param name="Cell">minGRU or minLSTM; GRU or LSTM with the plain architecture; unused by the transformer.</param>
+/// <param name="Architecture">Plain, residual, transformer or mamba.</param>
+/// <param name="Cell">minGRU or minLSTM; GRU or LSTM with the plain architecture; unused by the transformer and mamba.</param>
 /// <param name="VocabularySize">V: number of distinct characters.</param>
 /// <param name="Dim">D: the model width.</param>
 /// <param name="Layers">L: cells (plain) or blocks (residual).</param>
-/// <param name="Expansion">E: residual cell width H = round(E·D); plain models use H = D.</param>
-/// <param name="ConvKernel">K: depthwise causal conv kernel of a residual block, 0 for none.</param>
+/// <param name="Expansion">E: residual cell width H = round(E·D); mamba's inner width d_inner = int(E·D) (mamba-minimal's); plain models use H = D.</param>
+/// <param name="ConvKernel">K: depthwise causal conv kernel of a residual block (0 for none) or of a mamba block (at least 1).</param>
 /// <param name="MlpMultiplier">M: the residual and transformer blocks' MLP has M·D hidden units.</param>
 /// <param name="Dropout">Training-time dropout on the embedding and on each residual branch (and the transformer's attention).</param>
 /// <param name="Heads">The transformer's attention heads; they must divide D. 0 for the recurrent models.</param>
 /// <param name="BlockSize">C: the transformer's longest context, the rows of its position embedding. 0 for the recurrent models.</param>
+/// <param name="State">N: mamba's state size per inner channel (its selective scan's state is [d_inner, N]). 0 for the other models.</param>
 public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, int VocabularySize, int Dim, int Layers,
-    double Expansion = 1, int ConvKernel = 0, int MlpMultiplier = 4, float Dropout = 0, int Heads = 0, int BlockSize = 0)
+    double Expansion = 1, int ConvKernel = 0, int MlpMultiplier = 4, float Dropout = 0, int Heads = 0, int BlockSize = 0, int State = 0)
 {
-    /// <summary>H: the cell's hidden width.</summary>
-    public int Hidden => Architecture == Architecture.Residual ? (int)Math.Round(Expansion * Dim, MidpointRounding.AwayFromZero) : Dim;
+    /// <summary>The state size mamba's blocks get when none is given, as in mamba-minimal and state-spaces/mamba.</summary>
+    public const int DefaultState = 16;
+
+    /// <summary>H: the cell's hidden width; for mamba its inner width d_inner = int(E·D), truncated as mamba-minimal's ModelArgs does.</summary>
+    public int Hidden => Architecture switch
+    {
+        Architecture.Residual => (int)Math.Round(Expansion * Dim, MidpointRounding.AwayFromZero),
+        Architecture.Mamba => (int)(Expansion * Dim),
+        _ => Dim,
+    };
+
+    /// <summary>Mamba's dt_rank = ceil(D / 16): the width of the low-rank projection that gives Δ (0 for the other models).</summary>
+    public int DtRank => Architecture == Architecture.Mamba ? (Dim + 15) / 16 : 0;
 
     /// <summary>Throws <see cref="ArgumentException"/> with one line naming the first invalid value.</summary>
     public ModelConfig Validated()
@@ -36,6 +48,13 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
             if (Heads < 1 || Dim % Heads != 0) throw new ArgumentException($"--heads must divide --dim ({Dim}) into equal heads, got {Heads}.");
             if (BlockSize < 1) throw new ArgumentException($"the transformer's block size (its longest context) must be at least 1, got {BlockSize}.");
             if (MlpMultiplier < 1) throw new ArgumentException($"--mlp must be at least 1, got {MlpMultiplier}.");
+            return this;
+        }
+        if (Architecture == Architecture.Mamba)
+        {
+            if (!(Expansion > 0) || Hidden < 1) throw new ArgumentException($"--expansion must give mamba an inner width d_inner = int(E·D) of at least 1, got {Expansion}.");
+            if (State < 1) throw new ArgumentException($"--state must be at least 1, got {State}.");
+            if (ConvKernel < 1) throw new ArgumentException($"--conv must be at least 1 for mamba (its block always has the causal conv), got {ConvKernel}.");
             return this;
         }
         if (Architecture == Architecture.Residual && !Cell.IsMinimal())
@@ -58,6 +77,12 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         long v = VocabularySize, d = Dim, h = Hidden, g = Cell.Gates(), m = (long)MlpMultiplier * d, k = ConvKernel;
         // wte (tied to the head), wpe, per block ln_1, c_attn, c_proj, ln_2, c_fc, c_proj; ln_f.
         if (Architecture == Architecture.Transformer) return v * d + (long)BlockSize * d + Layers * (d + 3 * d * d + d * d + d + 2 * m * d) + d;
+        // embedding (tied to the head); per block norm, in_proj, conv1d (+ bias), x_proj, dt_proj (+ bias), A_log, D, out_proj; norm_f.
+        if (Architecture == Architecture.Mamba)
+        {
+            long r = DtRank, n = State;
+            return v * d + Layers * (d + 2 * h * d + (h * k + h) + (r + 2 * n) * h + (h * r + h) + h * n + h + d * h) + d;
+        }
         long layer = Architecture == Architecture.Residual
             ? (k > 0 ? d * k + d : 0) + d + (g * h * d + g * h) + (d * h + d) + d + (m * d + m) + (d * m + d)
             : (Cell.IsMinimal() ? 1 : 2) * (g * d * d + g * d);
@@ -72,6 +97,11 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         {
             metadata["heads"] = Invariant(Heads);
             metadata["block_size"] = Invariant(BlockSize);
+        }
+        if (Architecture == Architecture.Mamba)
+        {
+            metadata["state"] = Invariant(State);
+            metadata["dt_rank"] = Invariant(DtRank);
         }
         return metadata;
     }
@@ -105,17 +135,19 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         {
             bool transformer = architecture == Architecture.Transformer;
             return new ModelConfig(architecture, cell, Int("vocab_size"), Int("dim"), Int("layers"), Real("expansion"),
-                Int("conv_kernel"), Int("mlp_multiplier"), (float)Real("dropout"), transformer ? Int("heads") : 0, transformer ? Int("block_size") : 0).Validated();
+                Int("conv_kernel"), Int("mlp_multiplier"), (float)Real("dropout"), transformer ? Int("heads") : 0, transformer ? Int("block_size") : 0,
+                architecture == Architecture.Mamba ? Int("state") : 0).Validated();
         }
         catch (ArgumentException e) { throw new InvalidDataException($"invalid configuration in metadata: {e.Message}"); }
     }
 
-    /// <summary>"plain" or "residual" (case-insensitive), else null.</summary>
+    /// <summary>"plain", "residual", "transformer" or "mamba" (case-insensitive), else null.</summary>
     internal static Architecture? ParseArchitecture(string text) => text.ToLowerInvariant() switch
     {
         "plain" => Architecture.Plain,
         "residual" => Architecture.Residual,
         "transformer" => Architecture.Transformer,
+        "mamba" => Architecture.Mamba,
         _ => null,
     };
 

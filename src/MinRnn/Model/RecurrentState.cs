@@ -5,9 +5,10 @@ namespace MinRnn.Model;
 /// <summary>
 /// What a model carries from one stretch of text to the next, for a batch of independent streams:
 /// each cell's last hidden state h [batch, H] (and an LSTM's cell state c [batch, H]) and, for residual
-/// blocks with a conv, the conv's last K - 1 inputs [batch, K - 1, D] (oldest first). Its size does not depend on how much text has been
-/// read: O(1) memory per stream. A fresh state is all zeros, the h_0 = 0 of training. For the transformer it is its
-/// key/value cache instead: the keys and values of the last positions read, at most its block size C of them.
+/// blocks with a conv, the conv's last K - 1 inputs [batch, K - 1, D] (oldest first); for mamba, each block's selective-scan
+/// state [batch, N, d_inner] and its conv's last K - 1 inputs [batch, K - 1, d_inner]. Its size does not depend on how much
+/// text has been read: O(1) memory per stream. A fresh state is all zeros, the h_0 = 0 of training. For the transformer it
+/// is its key/value cache instead: the keys and values of the last positions read, at most its block size C of them.
 /// </summary>
 internal sealed class RecurrentState
 {
@@ -23,11 +24,14 @@ internal sealed class RecurrentState
         Values = Enumerable.Range(0, config.Layers).Select(_ => new float[cache]).ToArray();
         Lengths = new int[batch];
         Tokens = new int[transformer ? batch * config.BlockSize : 0];
-        Hidden = Enumerable.Range(0, config.Layers).Select(_ => new float[transformer ? 0 : batch * config.Hidden]).ToArray();
+        bool mamba = config.Architecture == Architecture.Mamba;
+        int hidden = transformer ? 0 : batch * config.Hidden * (mamba ? config.State : 1);
+        Hidden = Enumerable.Range(0, config.Layers).Select(_ => new float[hidden]).ToArray();
         int cells = config.Cell == RecurrentCell.Lstm ? batch * config.Hidden : 0;
         Cells = Enumerable.Range(0, config.Layers).Select(_ => new float[cells]).ToArray();
-        int history = config.Architecture == Architecture.Residual ? Math.Max(config.ConvKernel - 1, 0) : 0;
-        ConvHistory = Enumerable.Range(0, config.Layers).Select(_ => new float[batch * history * config.Dim]).ToArray();
+        int history = config.Architecture is Architecture.Residual or Architecture.Mamba ? Math.Max(config.ConvKernel - 1, 0) : 0;
+        int convWidth = mamba ? config.Hidden : config.Dim;
+        ConvHistory = Enumerable.Range(0, config.Layers).Select(_ => new float[batch * history * convWidth]).ToArray();
     }
 
     /// <summary>The model configuration the state belongs to.</summary>
@@ -36,13 +40,13 @@ internal sealed class RecurrentState
     /// <summary>Number of streams.</summary>
     public int Batch { get; }
 
-    /// <summary>Per layer, h [batch, H] after the last character read.</summary>
+    /// <summary>Per layer, h [batch, H] after the last character read (mamba: the scan's state [batch, N, d_inner]).</summary>
     public float[][] Hidden { get; }
 
     /// <summary>Per layer, an LSTM's cell state c [batch, H] after the last character read (empty for other cells).</summary>
     public float[][] Cells { get; }
 
-    /// <summary>Per layer, the conv's last K - 1 inputs [batch, K - 1, D], oldest first (empty without a conv).</summary>
+    /// <summary>Per layer, the conv's last K - 1 inputs [batch, K - 1, D] (mamba: [batch, K - 1, d_inner]), oldest first (empty without a conv).</summary>
     public float[][] ConvHistory { get; }
 
     /// <summary>The transformer's cache, per layer: the keys [batch, C, D] of the positions each stream holds (empty for the recurrent models).</summary>

@@ -69,7 +69,7 @@ internal sealed class TransformerModel : LanguageModel
     /// Per layer and token, the causal products that run: q·kᵀ over the token's (on average T/2) keys and P·V, 2·T·D
     /// forward, twice that backward: 6·T·D (nanoGPT's estimate counts 12·T·D, the full T×T matrix).
     /// </summary>
-    public override long AttentionFlopsPerToken(int context) => 6L * Config.Layers * context * Config.Dim;
+    public override long MixerFlopsPerToken(int context) => 6L * Config.Layers * context * Config.Dim;
 
     /// <summary>
     /// Its state is a key/value cache bounded by the block size: past the block it re-reads its window at every character,

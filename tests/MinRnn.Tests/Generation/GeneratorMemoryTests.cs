@@ -11,10 +11,12 @@ public sealed class GeneratorMemoryCollection;
 [Collection(nameof(GeneratorMemoryTests))]
 public class GeneratorMemoryTests
 {
-    [Fact]
-    public void ALongGenerationKeepsItsMemoryFlat()
+    [Theory]
+    [InlineData(Architecture.Residual, RecurrentCell.MinLstm)]
+    [InlineData(Architecture.Mamba, RecurrentCell.MinGru)]
+    public void ALongGenerationKeepsItsMemoryFlat(Architecture architecture, RecurrentCell cell)
     {
-        var model = GeneratorTests.Model(Architecture.Residual, RecurrentCell.MinLstm);
+        var model = GeneratorTests.Model(architecture, cell);
         var generator = new Generator(model, GeneratorTests.Vocabulary, new SamplingOptions { Seed = 3 }, streams: 4);
         long stateFloats = generator.State.Floats;
         generator.Prefill("abc");

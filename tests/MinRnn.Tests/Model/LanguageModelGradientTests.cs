@@ -49,6 +49,20 @@ public class LanguageModelGradientTests
         AssertGradientsMatch(model);
     }
 
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(0.2f)]
+    public void TheMambasBackwardMatchesFiniteDifferencesOfTheLoss(float dropout)
+    {
+        var config = new ModelConfig(Architecture.Mamba, RecurrentCell.MinGru, VocabularySize: 7, Dim: 6, Layers: 2, Expansion: 1.5, ConvKernel: 3,
+            Dropout: dropout, State: 3);
+        var model = LanguageModel.Create(config);
+        model.Initialize(5);
+        // The N(0, 0.02) embedding gives gradients too small to tell apart from rounding: a larger one exercises every path.
+        MinRnn.Kernels.CounterRandom.FillUniform(model.Parameters[0].Value, 1, -1f, 1f);
+        AssertGradientsMatch(model);
+    }
+
     static void AssertGradientsMatch(LanguageModel model)
     {
         int batch = 2, time = 5;
@@ -99,6 +113,11 @@ public class LanguageModelGradientTests
         }
         var transformer = new ModelConfig(Architecture.Transformer, RecurrentCell.MinGru, VocabularySize: 13, Dim: 12, Layers: 3, Heads: 3, BlockSize: 9);
         Assert.Equal(LanguageModel.Create(transformer).ParameterCount, transformer.ParameterCount());
+        foreach (var (dim, expansion, state) in new[] { (12, 2.0, 16), (40, 1.5, 5) })
+        {
+            var mamba = new ModelConfig(Architecture.Mamba, RecurrentCell.MinGru, VocabularySize: 13, Dim: dim, Layers: 3, Expansion: expansion, ConvKernel: 4, State: state);
+            Assert.Equal(LanguageModel.Create(mamba).ParameterCount, mamba.ParameterCount());
+        }
     }
 
     [Fact]
@@ -137,5 +156,30 @@ public class LanguageModelGradientTests
         Assert.Equal([8, 32], shapes["layers.0.mlp_down.weight"]);
         Assert.Equal([8], shapes["norm_f.weight"]);
         Assert.Equal(16, residual.Parameters.Count);
+    }
+
+    [Fact]
+    public void MambaUsesMambaMinimalsNamesAndShapes()
+    {
+        // D 40: d_inner 80, dt_rank ceil(40 / 16) = 3.
+        var model = LanguageModel.Create(new ModelConfig(Architecture.Mamba, RecurrentCell.MinGru, 65, 40, 2, Expansion: 2, ConvKernel: 4, State: 16));
+        Assert.Equal(
+            ["embedding.weight",
+             "layers.0.norm.weight", "layers.0.mixer.in_proj.weight", "layers.0.mixer.conv1d.weight", "layers.0.mixer.conv1d.bias",
+             "layers.0.mixer.x_proj.weight", "layers.0.mixer.dt_proj.weight", "layers.0.mixer.dt_proj.bias", "layers.0.mixer.A_log",
+             "layers.0.mixer.D", "layers.0.mixer.out_proj.weight",
+             "layers.1.norm.weight", "layers.1.mixer.in_proj.weight", "layers.1.mixer.conv1d.weight", "layers.1.mixer.conv1d.bias",
+             "layers.1.mixer.x_proj.weight", "layers.1.mixer.dt_proj.weight", "layers.1.mixer.dt_proj.bias", "layers.1.mixer.A_log",
+             "layers.1.mixer.D", "layers.1.mixer.out_proj.weight",
+             "norm_f.weight"],
+            model.Parameters.Select(p => p.Name));
+        var shapes = model.Parameters.ToDictionary(p => p.Name, p => p.Shape);
+        Assert.Equal([160, 40], shapes["layers.0.mixer.in_proj.weight"]);
+        Assert.Equal([80, 1, 4], shapes["layers.0.mixer.conv1d.weight"]);
+        Assert.Equal([35, 80], shapes["layers.0.mixer.x_proj.weight"]);
+        Assert.Equal([80, 3], shapes["layers.0.mixer.dt_proj.weight"]);
+        Assert.Equal([80, 16], shapes["layers.0.mixer.A_log"]);
+        Assert.Equal([40, 80], shapes["layers.0.mixer.out_proj.weight"]);
+        Assert.Equal([("lm_head.weight", model.Parameters[0])], model.Aliases.Select(a => (a.Name, a.Of)));
     }
 }

@@ -14,6 +14,8 @@ public class RecurrentStateTests
         { Architecture.Residual, RecurrentCell.MinGru, 0, false },
         { Architecture.Plain, RecurrentCell.Gru, 0, false },
         { Architecture.Plain, RecurrentCell.Lstm, 0, false },
+        { Architecture.Mamba, RecurrentCell.MinGru, 4, false },
+        { Architecture.Mamba, RecurrentCell.MinGru, 1, false },
     };
 
     /// <summary>Reading a text in pieces with the state carried gives the logits of reading it at once.</summary>
@@ -72,7 +74,8 @@ public class RecurrentStateTests
     static (ModelConfig Config, LanguageModel Model, int[] Text, float[] Whole) ModelAndText(Architecture architecture, RecurrentCell cell,
         int conv, ScanAlgorithm scan, int dim, int batch, int time, int seed)
     {
-        var config = new ModelConfig(architecture, cell, VocabularySize: 11, Dim: dim, Layers: 2, Expansion: 1.5, ConvKernel: conv, MlpMultiplier: 2);
+        var config = new ModelConfig(architecture, cell, VocabularySize: 11, Dim: dim, Layers: 2, Expansion: 1.5, ConvKernel: conv, MlpMultiplier: 2,
+            State: architecture == Architecture.Mamba ? 5 : 0);
         var model = LanguageModel.Create(config);
         model.Initialize((ulong)seed);
         model.Scan = scan;
@@ -87,5 +90,8 @@ public class RecurrentStateTests
         var config = new ModelConfig(Architecture.Residual, RecurrentCell.MinGru, 11, 8, 2, 2, 4, 2);
         var state = new RecurrentState(config, 5);
         Assert.Equal(2 * 5 * 16 + 2 * 5 * 3 * 8, state.Floats);
+        // Mamba: per layer and stream the scan's state N × d_inner and the conv's last K - 1 inputs of d_inner.
+        var mamba = new ModelConfig(Architecture.Mamba, RecurrentCell.MinGru, 11, 8, 2, Expansion: 2, ConvKernel: 4, State: 6);
+        Assert.Equal(2 * 5 * (6 * 16 + 3 * 16), new RecurrentState(mamba, 5).Floats);
     }
 }
