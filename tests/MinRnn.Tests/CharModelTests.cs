@@ -219,4 +219,26 @@ public sealed class CharModelTests : IDisposable
         Assert.Contains("transformer.wte.weight", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
+
+    /// <summary>A residual checkpoint labelled mamba, and a mamba one labelled residual, are refused in one line naming the tensors.</summary>
+    [Fact]
+    public void MambaAndResidualCheckpointsLabelledAsEachOtherAreRefusedInOneLine()
+    {
+        string residual = Path.Combine(directory, "residual.safetensors"), mamba = Path.Combine(directory, "mamba.safetensors");
+        CharModel.Create(Tiny, text).Save(residual);
+        CharModel.Create(Tiny with { Architecture = Architecture.Mamba, State = 4 }, text).Save(mamba);
+        foreach (var (source, label, missing) in new[] { (residual, "mamba", "layers.0.mixer.in_proj.weight"), (mamba, "residual", "layers.0.norm1.weight") })
+        {
+            string relabelled = Path.Combine(directory, $"as-{label}.safetensors");
+            using (var file = SafetensorsFile.Open(source))
+            {
+                var metadata = new Dictionary<string, string>(file.Metadata) { ["architecture"] = label, ["state"] = "4" };
+                SafetensorsWriter.WriteFile(relabelled, file.Tensors.Select(t => new NamedTensor(t.Name, [.. t.Shape], file.ReadTensor(t.Name))).ToList(), metadata);
+            }
+            var e = Assert.Throws<InvalidDataException>(() => CharModel.Load(relabelled));
+            Assert.Contains($"as-{label}.safetensors: tensors do not match the model", e.Message);
+            Assert.Contains(missing, e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+        }
+    }
 }

@@ -5,8 +5,9 @@ namespace MinRnn.Cli.Bench;
 /// <summary>
 /// The rows of <c>minrnn bench kernels</c>: the FMA peak, the GEMMs of one minGRU and one minLSTM
 /// layer in training (batch 64 × context 256 rows, D = H = 384), then those layers' forward and
-/// backward, split into the linear map and the gate + scan (<see cref="LayerBench"/>), and the gpt preset's fused causal
-/// attention at the same shape (<see cref="AttentionBench"/>). To add a row, measure it
+/// backward, split into the linear map and the gate + scan (<see cref="LayerBench"/>), the gpt preset's fused causal
+/// attention at the same shape (<see cref="AttentionBench"/>), and the mamba preset's selective scan (d_inner = 2D = 768,
+/// N = 16) beside the minGRU gate + scan of the same width (<see cref="SelectiveScanBench"/>). To add a row, measure it
 /// with <see cref="BenchRunner.Measure"/> and append it to the list in <see cref="Run"/>.
 /// </summary>
 internal static class KernelBench
@@ -22,6 +23,7 @@ internal static class KernelBench
         rows.AddRange(LayerBench.Rows(runner, RecurrentCell.MinGru, Batch, Context, Width));
         rows.AddRange(LayerBench.Rows(runner, RecurrentCell.MinLstm, Batch, Context, Width));
         rows.Add(AttentionBench.Row(runner, Batch, Context, Preset.Gpt.Model.Heads, Width));
+        rows.AddRange(SelectiveScanBench.Rows(runner, Batch, Context, 2 * Width, ModelConfig.DefaultState));
         return new BenchReport(environment, runner.Repeat, rows);
     }
 

@@ -29,7 +29,7 @@ internal static class TrainBench
         Parallelism.Threads = threads;
         var corpus = SyntheticCorpus();
         foreach (var preset in presets)
-        foreach (var cell in preset.Model.Architecture == Architecture.Transformer ? [preset.Model.Cell]
+        foreach (var cell in preset.Model.Architecture is Architecture.Transformer or Architecture.Mamba ? [preset.Model.Cell]
                      : cells.Where(c => c.IsMinimal() || preset.Model.Architecture == Architecture.Plain))
         {
             var model = LanguageModel.Create(preset.Model with { Cell = cell, VocabularySize = Vocabulary });
@@ -46,7 +46,12 @@ internal static class TrainBench
             double step = BenchTimer.Median(seconds[2..]); // the first two steps allocate and compile
             long tokens = (long)options.Batch * options.Context;
             double gflops = (model.TrainingFlopsPerToken + model.MixerFlopsPerToken(options.Context)) * (double)tokens / step / 1e9;
-            string name = preset.Model.Architecture == Architecture.Transformer ? "attention" : cell.DisplayName();
+            string name = preset.Model.Architecture switch
+            {
+                Architecture.Transformer => "attention",
+                Architecture.Mamba => "selective scan",
+                _ => cell.DisplayName(),
+            };
             yield return new Result(preset.Name, name, model.ParameterCount, step * 1e3, tokens / step, gflops,
                 100 * gflops / peakGflops, Trainer.EstimateBytes(model, options));
         }

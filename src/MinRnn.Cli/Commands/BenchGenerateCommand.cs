@@ -13,7 +13,7 @@ namespace MinRnn.Cli.Commands;
 
 /// <summary>
 /// <c>minrnn bench generate [--checkpoint FILE] [--threads N] [--characters N]</c>: generation speed for one
-/// stream on one thread and for 16 batched streams on one and on N threads, and the process's memory after
+/// stream and for 16 batched streams, each on one and on N threads, and the process's memory after
 /// 1k and after N characters. Each speed is the median of seven timed rounds after a second of warm-up
 /// (long enough for the JIT's tiered compilation to settle).
 /// </summary>
@@ -22,9 +22,9 @@ internal static class BenchGenerateCommand
     public static Command Create()
     {
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Model to generate with. Default: the seed preset's model (plain minGRU 3 x 384), freshly initialised." };
-        var threads = IntOption.InRange("--threads", "Threads for the second 16-stream run. Default: all processors.", Environment.ProcessorCount, 1, 256);
+        var threads = IntOption.InRange("--threads", "Threads for the second one-stream and 16-stream runs. Default: all processors.", Environment.ProcessorCount, 1, 256);
         var characters = IntOption.InRange("--characters", "Characters of the long single-stream run (memory after it is reported).", 1_000_000, 1_000, int.MaxValue);
-        var command = new Command("generate", "Characters per second for 1 stream and 16 streams, and memory after 1k and after many characters.");
+        var command = new Command("generate", "Characters per second for 1 stream and 16 streams on 1 and N threads, and memory after 1k and after many characters.");
         foreach (var option in new Option[] { checkpoint, threads, characters }) command.Options.Add(option);
         command.SetAction(parsed =>
         {
@@ -42,7 +42,7 @@ internal static class BenchGenerateCommand
             Console.WriteLine($"cpu      {environment.Cpu}, {environment.Simd}");
             Console.WriteLine($"model    {TrainingRun.Describe(model.Config)}, {model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters");
             string prompt = vocabulary[0].ToString();
-            foreach (var (streams, threadCount) in new[] { (1, 1), (16, 1), (16, manyThreads) })
+            foreach (var (streams, threadCount) in new[] { (1, 1), (1, manyThreads), (16, 1), (16, manyThreads) })
             {
                 Parallelism.Threads = threadCount;
                 double rate = GenerationBench.CharactersPerSecond(model, vocabulary, prompt, streams);

@@ -16,13 +16,13 @@ internal static class BenchTrainCommand
     {
         var steps = IntOption.InRange("--steps", "Timed training steps per configuration (after 2 warm-up steps); the median is reported.", 5, 1, 1000);
         var threads = IntOption.InRange("--threads", "Threads to train with.", Parallelism.Threads, 1, 256);
-        var presets = new Option<string[]>("--preset") { Description = "Presets to measure (repeatable). Default: seed and paper.", AllowMultipleArgumentsPerToken = true };
+        var presets = new Option<string[]>("--preset") { Description = "Presets to measure (repeatable). Default: seed, paper, gpt and mamba.", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
         var command = new Command("train", "Training throughput (characters/s) and model FLOP utilisation of the presets: minGRU and minLSTM, and GRU and LSTM with the plain presets.");
         foreach (var option in new Option[] { steps, threads, presets, json }) command.Options.Add(option);
         command.SetAction(parsed =>
         {
-            var chosen = (parsed.GetValue(presets) is { Length: > 0 } names ? names : [Preset.Seed.Name, Preset.Paper.Name, Preset.Gpt.Name])
+            var chosen = (parsed.GetValue(presets) is { Length: > 0 } names ? names : [Preset.Seed.Name, Preset.Paper.Name, Preset.Gpt.Name, Preset.Mamba.Name])
                 .Select(n => Preset.Find(n) ?? throw new UsageException($"unknown preset '{n}'; choose from {string.Join(", ", Preset.All.Select(p => p.Name))}.")).ToArray();
             int n = parsed.GetValue(threads);
             var environment = BenchEnvironment.Capture(n);
@@ -39,7 +39,7 @@ internal static class BenchTrainCommand
     {
         Console.WriteLine($"date     {env.Date:yyyy-MM-dd HH:mm} UTC");
         Console.WriteLine($"cpu      {env.Cpu}, {env.Threads} threads, {env.Simd}; FMA peak {peak:F0} GFLOP/s");
-        Console.WriteLine($"timing   median of {steps} steps after 2 warm-up steps; MFU counts 6 FLOPs per token per weight the step multiplies by (not layer 0 of a plain model, folded into a table) and the transformer's causal attention products, 6·T·D per layer");
+        Console.WriteLine($"timing   median of {steps} steps after 2 warm-up steps; MFU counts 6 FLOPs per token per weight the step multiplies by (not layer 0 of a plain model, folded into a table), the transformer's causal attention products, 6·T·D per layer, and mamba's scan multiply-adds, 18·d_inner·N per layer");
         var table = new Table().AddColumns("preset", "cell", "parameters", "step ms", "chars/s", "GFLOP/s", "MFU", "peak memory");
         foreach (var r in results)
             table.AddRow(r.Preset, r.Cell, r.Parameters.ToString("N0", CultureInfo.InvariantCulture), r.StepMilliseconds.ToString("F0", CultureInfo.InvariantCulture),

@@ -22,13 +22,14 @@ internal static class TrainCommand
         var skipNonFinite = Add(command, new Option<bool>("--skip-nonfinite") { Description = "Skip a step whose loss or gradient is NaN or infinite (counted and reported) instead of stopping the run." });
         var threads = Add(command, new Option<int?>("--threads") { Description = "Threads to use. Default: all processors." });
         var cell = Add(command, new Option<string?>("--cell") { Description = "Recurrent cell: mingru or minlstm; gru or lstm (plain architecture, trained by backpropagation through time)." });
-        var arch = Add(command, new Option<string?>("--arch") { Description = "Architecture: plain (Embed → cells → Linear), residual (the paper's block) or transformer (nanoGPT's GPT)." });
+        var arch = Add(command, new Option<string?>("--arch") { Description = "Architecture: plain (Embed → cells → Linear), residual (the paper's block), transformer (nanoGPT's GPT) or mamba (mamba-minimal's Mamba)." });
         var layers = Add(command, new Option<int?>("--layers") { Description = "Cells (plain) or blocks (residual)." });
         var dim = Add(command, new Option<int?>("--dim") { Description = "Model width D." });
-        var expansion = Add(command, new Option<double?>("--expansion") { Description = "Residual cell width H = round(E·D)." });
-        var conv = Add(command, new Option<int?>("--conv") { Description = "Residual causal conv kernel K (0: none)." });
+        var expansion = Add(command, new Option<double?>("--expansion") { Description = "Residual cell width H = round(E·D); mamba's inner width d_inner = int(E·D)." });
+        var conv = Add(command, new Option<int?>("--conv") { Description = "Causal conv kernel K: residual (0: none) or mamba (at least 1)." });
         var mlp = Add(command, new Option<int?>("--mlp") { Description = "Residual MLP width multiplier M." });
         var heads = Add(command, new Option<int?>("--heads") { Description = "Transformer attention heads; they must divide --dim." });
+        var state = Add(command, new Option<int?>("--state") { Description = $"Mamba's state size N per inner channel (default {ModelConfig.DefaultState})." });
         var dropout = Add(command, new Option<float?>("--dropout") { Description = "Dropout on the embedding and the residual branches, in [0, 1)." });
         var batch = Add(command, new Option<int?>("--batch") { Description = "Windows per step." });
         var context = Add(command, new Option<int?>("--context") { Description = "Characters per window." });
@@ -50,9 +51,9 @@ internal static class TrainCommand
             var flags = new TrainFlags
             {
                 Cell = parsed.GetValue(cell) is { } c ? RecurrentCells.Parse(c) ?? throw new UsageException($"--cell must be mingru, minlstm, gru or lstm, got '{c}'.") : null,
-                Architecture = parsed.GetValue(arch) is { } a ? ModelConfig.ParseArchitecture(a) ?? throw new UsageException($"--arch must be plain, residual or transformer, got '{a}'.") : null,
+                Architecture = parsed.GetValue(arch) is { } a ? ModelConfig.ParseArchitecture(a) ?? throw new UsageException($"--arch must be plain, residual, transformer or mamba, got '{a}'.") : null,
                 Layers = parsed.GetValue(layers), Dim = parsed.GetValue(dim), Expansion = parsed.GetValue(expansion),
-                Conv = parsed.GetValue(conv), Mlp = parsed.GetValue(mlp), Dropout = parsed.GetValue(dropout), Heads = parsed.GetValue(heads),
+                Conv = parsed.GetValue(conv), Mlp = parsed.GetValue(mlp), Dropout = parsed.GetValue(dropout), Heads = parsed.GetValue(heads), State = parsed.GetValue(state),
                 Batch = parsed.GetValue(batch), Context = parsed.GetValue(context), Steps = parsed.GetValue(steps),
                 LearningRate = parsed.GetValue(lr), MinLearningRate = parsed.GetValue(minLr), Warmup = parsed.GetValue(warmup),
                 DecaySteps = parsed.GetValue(decaySteps), Patience = parsed.GetValue(patience),

@@ -16,6 +16,7 @@ internal sealed record TrainFlags
     public int? Mlp { get; init; }
     public float? Dropout { get; init; }
     public int? Heads { get; init; }
+    public int? State { get; init; }
     public int? Batch { get; init; }
     public int? Context { get; init; }
     public int? Steps { get; init; }
@@ -31,11 +32,15 @@ internal sealed record TrainFlags
     public int? EvalEvery { get; init; }
     public ulong? Seed { get; init; }
 
-    /// <summary>The model shape with the given flags applied over <paramref name="baseline"/>.</summary>
+    /// <summary>
+    /// The model shape with the given flags applied over <paramref name="baseline"/>; a mamba made from a preset of
+    /// another architecture gets the default state size unless --state is given.
+    /// </summary>
     public ModelConfig Apply(ModelConfig baseline) => baseline with
     {
         Cell = Cell ?? baseline.Cell,
         Architecture = Architecture ?? baseline.Architecture,
+        State = State ?? ((Architecture ?? baseline.Architecture) == MinRnn.Architecture.Mamba && baseline.State == 0 ? ModelConfig.DefaultState : baseline.State),
         Layers = Layers ?? baseline.Layers,
         Dim = Dim ?? baseline.Dim,
         Expansion = Expansion ?? baseline.Expansion,

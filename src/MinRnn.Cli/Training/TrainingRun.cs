@@ -246,6 +246,7 @@ internal static class TrainingRun
     {
         Architecture.Plain => $"plain {Layers.RecurrentCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim}",
         Architecture.Transformer => $"transformer {c.Layers}x{c.Dim} ({c.Heads} heads, context {c.BlockSize}, MLP {c.MlpMultiplier}x, dropout {c.Dropout.ToString(CultureInfo.InvariantCulture)})",
+        Architecture.Mamba => $"mamba {c.Layers}x{c.Dim} (d_inner {c.Hidden}, state {c.State}, conv {c.ConvKernel}, dt_rank {c.DtRank}, dropout {c.Dropout.ToString(CultureInfo.InvariantCulture)})",
         _ => $"residual {Layers.RecurrentCells.DisplayName(c.Cell)} {c.Layers}x{c.Dim} (H={c.Hidden}, conv {c.ConvKernel}, MLP {c.MlpMultiplier}x, dropout {c.Dropout.ToString(CultureInfo.InvariantCulture)})",
     };
 }

@@ -171,6 +171,16 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         Assert.False(Directory.Exists(Out("x")));
     }
 
+    [Theory]
+    [InlineData("--state", "0", "--state must be at least 1, got 0.")]
+    [InlineData("--expansion", "0", "--expansion must give mamba an inner width d_inner = int(E·D) of at least 1, got 0.")]
+    [InlineData("--conv", "0", "--conv must be at least 1 for mamba")]
+    public void MambaFlagsOutOfRangeAreUsageErrors(string flag, string value, string fragment)
+    {
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--data", corpus, "--out", Out("x"), "--arch", "mamba", flag, value), 2, fragment);
+        Assert.False(Directory.Exists(Out("x")));
+    }
+
     [Fact]
     public void AModelTooLargeForMemoryIsRefusedBeforeItsParametersExist()
     {
@@ -307,5 +317,38 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         Assert.True(generated.ExitCode == 0, generated.Error);
         Assert.Equal(105, generated.Output.TrimEnd('\n').Length); // past the block of 32: the window slides
         Assert.Equal(generated.Output, CliRunner.Run("generate", "--checkpoint", best, "--prompt", "to be", "--length", "100", "--seed", "3").Output);
+    }
+
+    [Fact]
+    public void AMambaTrainsEvaluatesWithTheSameLossAndGenerates()
+    {
+        var run = CliRunner.Run(["train", "--data", corpus, "--out", Out("mamba"), "--arch", "mamba", "--state", "4", "--dim", "16", "--layers", "2", .. Tiny[4..]]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("mamba 2x16 (d_inner 32, state 4, conv 4, dt_rank 1", run.Output);
+        string best = Path.Combine(Out("mamba"), "best.safetensors");
+        using (var file = MinRnn.IO.SafetensorsFile.Open(best))
+        {
+            var names = file.Tensors.Select(t => t.Name).ToHashSet();
+            foreach (string name in new[] { "embedding.weight", "lm_head.weight", "layers.1.norm.weight", "layers.1.mixer.in_proj.weight",
+                         "layers.1.mixer.conv1d.weight", "layers.1.mixer.conv1d.bias", "layers.1.mixer.x_proj.weight", "layers.1.mixer.dt_proj.weight",
+                         "layers.1.mixer.dt_proj.bias", "layers.1.mixer.A_log", "layers.1.mixer.D", "layers.1.mixer.out_proj.weight", "norm_f.weight" })
+                Assert.Contains(name, names);
+            Assert.Equal(file.ReadTensor("embedding.weight"), file.ReadTensor("lm_head.weight"));
+            Assert.Equal([32, 4], file.Tensors.Single(t => t.Name == "layers.0.mixer.A_log").Shape);
+            Assert.Equal("4", file.Metadata["state"]);
+        }
+        double bestLoss = File.ReadLines(Path.Combine(Out("mamba"), "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.TryGetProperty("val_loss", out _)).Min(e => e.GetProperty("val_loss").GetDouble());
+
+        var eval = CliRunner.Run("eval", "--checkpoint", best, "--json", "--threads", "1");
+        Assert.True(eval.ExitCode == 0, eval.Error);
+        var result = JsonDocument.Parse(eval.Output).RootElement;
+        Assert.Equal(bestLoss, result.GetProperty("val_loss").GetDouble(), 1e-9);
+        Assert.True(result.GetProperty("streaming_val_loss").GetDouble() > 0); // a constant state carried through the whole text
+
+        var generated = CliRunner.Run("generate", "--checkpoint", best, "--prompt", "to be", "--length", "100", "--seed", "3", "--temperature", "0.8");
+        Assert.True(generated.ExitCode == 0, generated.Error);
+        Assert.Equal(105, generated.Output.TrimEnd('\n').Length);
+        Assert.Equal(generated.Output, CliRunner.Run("generate", "--checkpoint", best, "--prompt", "to be", "--length", "100", "--seed", "3", "--temperature", "0.8").Output);
     }
 }

@@ -22,6 +22,15 @@ public class PresetTests
     }
 
     [Fact]
+    public void TheMambaPresetIsThePaperModelsScaleWithThePaperPresetsOptimisation()
+    {
+        var model = Preset.Mamba.Model with { VocabularySize = 65 };
+        Assert.Equal((Architecture.Mamba, 384, 6, 768, 16, 4, 24), (model.Architecture, model.Dim, model.Layers, model.Hidden, model.State, model.ConvKernel, model.DtRank));
+        Assert.Equal(5_810_688, model.ParameterCount());
+        Assert.Equal(Preset.Paper.Training, Preset.Mamba.Training);
+    }
+
+    [Fact]
     public void EveryPresetIsValidAndFoundByNameWhateverTheCase()
     {
         Assert.Same(Preset.Quick, Preset.All[0]);
