@@ -286,7 +286,7 @@ internal static unsafe class SelectiveScan
 
     /// <summary>
     /// The per-thread buffers of one chunk of one vector (of at most <paramref name="lanes"/> channels): the states
-    /// h_{t0-1} .. h_{t1-1} [L + 1, N, lanes], the decays dA [L, N, lanes], per step Δ, Δ·x, σ(delta) and the ungated y
+    /// h_{t0-1} .. h_{t1-1} [L + 1, N, lanes], the decays dA [L, N, lanes], per step Δ, Δ·x, σ(delta) and dy
     /// [L, lanes] each, then the dB|dC sums of the chunk across vectors [L, 2N, lanes] and across the scalar tail [L, 2N].
     /// </summary>
     readonly struct ChunkBuffers(int n, int lanes)
@@ -309,10 +309,10 @@ internal static unsafe class SelectiveScan
     }
 
     /// <summary>
-    /// Steps [t0, t1) of channels c .. c + w - 1 of sequence b: recompute the chunk's states from the one kept at t0, then
-    /// walk back, <paramref name="carry"/> [N, w] holding dA_{t+1} G_{t+1} from the chunk after, <paramref name="aLogSums"/>
-    /// [N, w] and <paramref name="dSums"/> [w] the sums for d aLog and dD, <paramref name="sums"/> [t1 - t0, 2N, w] this
-    /// chunk's dB|dC lanes.
+    /// Steps [t0, t1) of channels c .. c + w - 1 of sequence b. First the chunk's states are recomputed from the one kept at
+    /// t0, and with them what needs no reverse walk: y° (for dz), dz, dy and dC. Then the walk back, <paramref name="carry"/>
+    /// [N, w] holding dA_{t+1} G_{t+1} from the chunk after, <paramref name="aLogSums"/> [N, w] and <paramref name="dSums"/>
+    /// [w] the sums for d aLog and dD, <paramref name="sums"/> [t1 - t0, 2N, w] this chunk's dB|dC lanes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void BackwardChunk<TOps, TV>(in Context k, int b, int c, int t0, int t1, float* buffers, float* sums, float* carry,
@@ -321,7 +321,7 @@ internal static unsafe class SelectiveScan
         int w = TOps.Count, n = k.N, channels = k.Channels, steps = t1 - t0, lanes = GroupUnit;
         var layout = new ChunkBuffers(n, lanes);
         float* h = buffers + layout.States, decays = buffers + layout.Decays;
-        float* deltas = buffers + layout.Steps, deltaXs = deltas + ChunkLength * lanes, slopes = deltaXs + ChunkLength * lanes, ys = slopes + ChunkLength * lanes;
+        float* deltas = buffers + layout.Steps, deltaXs = deltas + ChunkLength * lanes, slopes = deltaXs + ChunkLength * lanes, dys = slopes + ChunkLength * lanes;
         float* a = k.A + c;
         TV dc = TOps.Load(k.D + c);
 
@@ -330,10 +330,13 @@ internal static unsafe class SelectiveScan
         for (int i = 0; i < steps; i++)
         {
             long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
-            TV u = TOps.Load(k.X + at);
+            TV g = TOps.Load(k.DY + at);
+            TV gate = Silu.ValueAndSlope<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c), out TV gateSlope);
+            TV dy = TOps.Mul(g, gate), u = TOps.Load(k.X + at);
             TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out TV slope);
             TV deltaU = TOps.Mul(delta, u), y = TOps.Mul(dc, u);
             float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, next = previous + n * w, decay = decays + i * n * w;
+            float* dC = sums + (i * 2 + 1) * n * w;
             for (int s = 0; s < n; s++)
             {
                 TV dA = SimdMath.Exp2NonPositive<TOps, TV>(TOps.Mul(delta, TOps.Load(a + (long)s * channels)));
@@ -341,29 +344,26 @@ internal static unsafe class SelectiveScan
                 TOps.Store(decay + s * w, dA);
                 TOps.Store(next + s * w, hs);
                 y = TOps.Fma(TOps.Broadcast(cRow[s]), hs, y);
+                TOps.Store(dC + s * w, TOps.Fma(dy, hs, TOps.Load(dC + s * w)));
             }
+            TOps.Store(k.DZ + row * k.ZStride + c, TOps.Mul(TOps.Mul(g, y), gateSlope));
+            TOps.Store(dSums, TOps.Fma(dy, u, TOps.Load(dSums)));
             TOps.Store(deltas + i * w, delta);
             TOps.Store(deltaXs + i * w, deltaU);
             TOps.Store(slopes + i * w, slope);
-            TOps.Store(ys + i * w, y);
+            TOps.Store(dys + i * w, dy);
         }
 
         for (int i = steps - 1; i >= 0; i--)
         {
             long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
-            TV g = TOps.Load(k.DY + at);
-            TV gate = Silu.ValueAndSlope<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c), out TV gateSlope);
-            TV dy = TOps.Mul(g, gate);
-            TOps.Store(k.DZ + row * k.ZStride + c, TOps.Mul(TOps.Mul(g, TOps.Load(ys + i * w)), gateSlope));
-            TV u = TOps.Load(k.X + at), delta = TOps.Load(deltas + i * w), deltaU = TOps.Load(deltaXs + i * w);
-            TOps.Store(dSums, TOps.Fma(dy, u, TOps.Load(dSums)));
+            TV dy = TOps.Load(dys + i * w), delta = TOps.Load(deltas + i * w), deltaU = TOps.Load(deltaXs + i * w);
             TV gb = TOps.Zero, gDecay = TOps.Zero;
-            float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, current = previous + n * w, decay = decays + i * n * w;
-            float* dB = sums + i * 2 * n * w, dC = dB + n * w;
+            float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, decay = decays + i * n * w;
+            float* dB = sums + i * 2 * n * w;
             for (int s = 0; s < n; s++)
             {
                 TV grad = TOps.Fma(dy, TOps.Broadcast(cRow[s]), TOps.Load(carry + s * w));   // G_t[s]
-                TOps.Store(dC + s * w, TOps.Fma(dy, TOps.Load(current + s * w), TOps.Load(dC + s * w)));
                 TOps.Store(dB + s * w, TOps.Fma(grad, deltaU, TOps.Load(dB + s * w)));
                 gb = TOps.Fma(grad, TOps.Broadcast(bRow[s]), gb);
                 TV q = TOps.Mul(grad, TOps.Load(decay + s * w));                              // dA_t G_t: the carry into t - 1
@@ -374,6 +374,7 @@ internal static unsafe class SelectiveScan
             }
             TOps.Store(k.DX + at, TOps.Fma(delta, gb, TOps.Mul(dy, dc)));
             // gDecay sums q h a with a = A log2(e): dΔ = Σ q h A + x Σ G B = ln2 gDecay + x gb.
+            TV u = TOps.Load(k.X + at);
             TOps.Store(k.DDelta + at, TOps.Mul(TOps.Fma(gDecay, TOps.Broadcast(Ln2), TOps.Mul(u, gb)), TOps.Load(slopes + i * w)));
         }
     }
