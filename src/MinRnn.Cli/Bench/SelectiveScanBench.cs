@@ -33,6 +33,7 @@ internal static class SelectiveScanBench
         var x = Random(rows * channels, -1f, 1f);
         var delta = Random(rows * channels, -6f, -2f);
         var aLog = Enumerable.Range(0, channels * n).Select(i => MathF.Log(1 + i % n)).ToArray();
+        var rates = new float[n * channels];
         var bc = Random(rows * 2 * n, -1f, 1f);
         var d = Random(channels, 0.5f, 1.5f);
         var z = Random(rows * channels, -2f, 2f);
@@ -44,7 +45,8 @@ internal static class SelectiveScanBench
         double gflop = 3 * 2.0 * 3 * rows * (double)channels * n / 1e9;
         var scan = runner.Measure("selective scan", "", $"B={batch} T={time} d_inner={channels} N={n}", gflop, () =>
         {
-            var inputs = new SelectiveScanInputs(x, delta, aLog, bc, 2 * n, d, z, channels);
+            SelectiveScan.Rates(aLog, rates, channels, n);
+            var inputs = new SelectiveScanInputs(x, delta, rates, bc, 2 * n, d, z, channels);
             SelectiveScan.Forward(inputs, shape, y, chunkStates, default);
             SelectiveScan.Backward(inputs, shape, chunkStates, dy, new SelectiveScanGradients(dx, dDelta, dALog, dBC, dD, dz));
         });

@@ -39,7 +39,23 @@ internal static unsafe class SelectiveScan
     /// <summary>Items (sequences × channel groups) worth making: with a batch of one, the channels are split into groups.</summary>
     const int TargetItems = 32;
 
-    [ThreadStatic] static float[]? transposedA, partialBC, partialALog, partialD, itemScratch;
+    [ThreadStatic] static float[]? partialBC, partialALog, partialD, itemScratch;
+
+    /// <summary>
+    /// The decay rates the scan reads: rates[n, c] = A[c, n] log2(e) = -exp(aLog[c, n]) log2(e), channels contiguous as
+    /// the vectors read them, so that a decay is dA = 2^(Δ rate) (<see cref="SimdMath.Exp2NonPositive{TOps, TV}"/>, since
+    /// Δ rate &lt;= 0).
+    /// </summary>
+    /// <exception cref="ArgumentException">A dimension is not positive or a buffer does not match its shape.</exception>
+    public static void Rates(ReadOnlySpan<float> aLog, Span<float> rates, int channels, int state)
+    {
+        const string op = "SelectiveScan.Rates";
+        Check.Positive(op, ("channels", channels), ("state", state));
+        Check.Length(op, "aLog", aLog.Length, channels, state);
+        Check.Length(op, "rates", rates.Length, state, channels);
+        fixed (float* a = aLog) fixed (float* r = rates)
+            VectorJob.For(channels, 20L * state, new RatesJob(a, r, channels, state));
+    }
 
     /// <summary>
     /// y = the gated output above. With <paramref name="chunkStates"/> [batch, chunks, N, channels] (a training forward), the
@@ -55,12 +71,10 @@ internal static unsafe class SelectiveScan
         if (!chunkStates.IsEmpty) Check.Length(op, "chunkStates", chunkStates.Length, shape.Batch, shape.Chunks, shape.State, shape.Channels);
         if (!state.IsEmpty) Check.Length(op, "state", state.Length, shape.Batch, shape.State, shape.Channels);
         var groups = Groups.Of(shape);
-        float[] a = Scratch.Get(ref transposedA, shape.State * shape.Channels);
-        fixed (float* x = inputs.X) fixed (float* delta = inputs.Delta) fixed (float* aLog = inputs.ALog) fixed (float* bc = inputs.BC)
+        fixed (float* x = inputs.X) fixed (float* delta = inputs.Delta) fixed (float* pa = inputs.Rates) fixed (float* bc = inputs.BC)
         fixed (float* d = inputs.D) fixed (float* z = inputs.Z) fixed (float* py = y) fixed (float* states = chunkStates)
-        fixed (float* carried = state) fixed (float* pa = a)
+        fixed (float* carried = state)
         {
-            TransposeA(aLog, pa, shape.Channels, shape.State);
             var context = new Context(shape, groups, x, delta, pa, bc, inputs.BCStride, d, z, inputs.ZStride)
             {
                 Y = py, ChunkStates = chunkStates.IsEmpty ? null : states, State = state.IsEmpty ? null : carried,
@@ -95,16 +109,14 @@ internal static unsafe class SelectiveScan
         Check.Disjoint(op, "bc", inputs.BC, "dBC", gradients.BC);
         Check.Disjoint(op, "z", inputs.Z, "dz", gradients.Z);
         var groups = Groups.Of(shape);
-        float[] a = Scratch.Get(ref transposedA, n * channels);
         float[] bcSums = Scratch.Get(ref partialBC, batch * groups.Count * time * 2 * n);
         float[] aLogSums = Scratch.Get(ref partialALog, batch * channels * n), dSums = Scratch.Get(ref partialD, batch * channels);
-        fixed (float* x = inputs.X) fixed (float* delta = inputs.Delta) fixed (float* aLog = inputs.ALog) fixed (float* bc = inputs.BC)
+        fixed (float* x = inputs.X) fixed (float* delta = inputs.Delta) fixed (float* pa = inputs.Rates) fixed (float* bc = inputs.BC)
         fixed (float* d = inputs.D) fixed (float* z = inputs.Z) fixed (float* states = chunkStates) fixed (float* g = dy)
         fixed (float* dx = gradients.X) fixed (float* dDelta = gradients.Delta) fixed (float* dALog = gradients.ALog)
         fixed (float* dBC = gradients.BC) fixed (float* dD = gradients.D) fixed (float* dz = gradients.Z)
-        fixed (float* pa = a) fixed (float* pbc = bcSums) fixed (float* paLog = aLogSums) fixed (float* pd = dSums)
+        fixed (float* pbc = bcSums) fixed (float* paLog = aLogSums) fixed (float* pd = dSums)
         {
-            TransposeA(aLog, pa, channels, n);
             var context = new Context(shape, groups, x, delta, pa, bc, inputs.BCStride, d, z, inputs.ZStride)
             {
                 ChunkStates = states, DY = g, DX = dx, DDelta = dDelta, DZ = dz,
@@ -122,24 +134,31 @@ internal static unsafe class SelectiveScan
         Check.Positive(op, ("batch", shape.Batch), ("time", shape.Time), ("channels", shape.Channels), ("state", shape.State));
         Check.Length(op, "x", inputs.X.Length, shape.Batch, shape.Time, shape.Channels);
         Check.Length(op, "delta", inputs.Delta.Length, shape.Batch, shape.Time, shape.Channels);
-        Check.Length(op, "aLog", inputs.ALog.Length, shape.Channels, shape.State);
+        Check.Length(op, "rates", inputs.Rates.Length, shape.State, shape.Channels);
         Columns.Strided(op, "bc", inputs.BC.Length, shape.Rows, 2 * shape.State, inputs.BCStride);
         Check.Length(op, "d", inputs.D.Length, shape.Channels);
         Columns.Strided(op, "z", inputs.Z.Length, shape.Rows, shape.Channels, inputs.ZStride);
     }
 
-    /// <summary>
-    /// a[n, c] = A[c, n] log2(e) = -exp(aLog[c, n]) log2(e), channels contiguous as the vectors read them: the decays are
-    /// then dA = 2^(Δ a) (<see cref="SimdMath.Exp2NonPositive{TOps, TV}"/>, since Δ a &lt;= 0).
-    /// </summary>
-    static void TransposeA(float* aLog, float* a, int channels, int n)
-    {
-        for (int c = 0; c < channels; c++)
-        for (int s = 0; s < n; s++)
-            a[(long)s * channels + c] = -MathF.Exp(aLog[(long)c * n + s]) * Log2E;
-    }
-
     const float Log2E = 1.44269504f, Ln2 = 0.693147181f;
+
+    /// <summary>One channel per item: its row of aLog through the vector exp, then scattered into the rates' column.</summary>
+    readonly struct RatesJob(float* aLog, float* rates, int channels, int n) : IVectorJob
+    {
+        public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
+        {
+            float* row = stackalloc float[n];
+            for (int c = start; c < end; c++)
+            {
+                float* source = aLog + (long)c * n;
+                int s = 0;
+                for (; s <= n - TOps.Count; s += TOps.Count)
+                    TOps.Store(row + s, TOps.Mul(TOps.Exp(TOps.Load(source + s)), TOps.Broadcast(-Log2E)));
+                for (; s < n; s++) row[s] = SimdScalar.Exp(source[s]) * -Log2E;
+                for (s = 0; s < n; s++) rates[(long)s * channels + c] = row[s];
+            }
+        }
+    }
 
     /// <summary>
     /// The channel groups: ceil(<see cref="TargetItems"/> / batch) of them (at most one per <see cref="GroupUnit"/>
@@ -156,7 +175,7 @@ internal static unsafe class SelectiveScan
         }
     }
 
-    /// <summary>Pointers and sizes of one call (A as <see cref="TransposeA"/> lays it out); the backward's outputs are null in a forward and the other way round.</summary>
+    /// <summary>Pointers and sizes of one call (A as <see cref="Rates"/> lays it out); the backward's outputs are null in a forward and the other way round.</summary>
     readonly struct Context(SelectiveScanShape shape, Groups groups, float* x, float* delta, float* a, float* bc, int bcStride,
         float* d, float* z, int zStride)
     {

@@ -27,6 +27,9 @@ internal sealed class MambaModel : LanguageModel
         // Δr|B|C, Δr again contiguous (dt_proj's input), dt_proj's output, the scan's gated output, the scan's chunk states
         // (training only) and the block's output.
         public float[] Normed = [], XZ = [], Conv = [], Projected = [], DtInput = [], Dt = [], Scanned = [], ChunkStates = [], Output = [];
+        // A_log tabulated for the scan, and the step weights it was tabulated for (null: recomputed at every forward).
+        public float[] Rates = [];
+        public object? RatesFor;
     }
 
     readonly Block[] blocks;
@@ -132,6 +135,13 @@ internal sealed class MambaModel : LanguageModel
             Grow(ref b.Normed, n * d); Grow(ref b.XZ, n * 2 * inner); Grow(ref b.Conv, n * inner); Grow(ref b.Projected, n * projected);
             Grow(ref b.DtInput, n * r); Grow(ref b.Dt, n * inner); Grow(ref b.Scanned, n * inner); Grow(ref b.Output, n * d);
             if (TrainingForward) Grow(ref b.ChunkStates, shape.ChunkStatesLength);
+            // A_log changes only between steps of training; generation's steps share one snapshot of the weights.
+            if (Stepping is null || b.RatesFor != Stepping)
+            {
+                Grow(ref b.Rates, Config.State * inner);
+                SelectiveScan.Rates(b.ALog.Value, b.Rates.AsSpan(0, Config.State * inner), inner, Config.State);
+                b.RatesFor = Stepping;
+            }
 
             RmsNorm.Forward(input, b.Norm.Value, Rows(b.Normed, d), rows, d);
             Project(Rows(b.Normed, d), b.InProj, null, Rows(b.XZ, 2 * inner), rows);
@@ -154,11 +164,11 @@ internal sealed class MambaModel : LanguageModel
         return Rows(headInput, d);
     }
 
-    /// <summary>The scan's inputs for block <paramref name="b"/>: u (in <see cref="activated"/>), dt, A_log, B|C past Δr's columns, D, z past x's.</summary>
+    /// <summary>The scan's inputs for block <paramref name="b"/>: u (in <see cref="activated"/>), dt, A_log's rates, B|C past Δr's columns, D, z past x's.</summary>
     SelectiveScanInputs ScanInputs(Block b, int rows)
     {
         int inner = Config.Hidden, r = Config.DtRank, projected = r + 2 * Config.State;
-        return new SelectiveScanInputs(activated.AsSpan(0, rows * inner), b.Dt.AsSpan(0, rows * inner), b.ALog.Value,
+        return new SelectiveScanInputs(activated.AsSpan(0, rows * inner), b.Dt.AsSpan(0, rows * inner), b.Rates.AsSpan(0, Config.State * inner),
             b.Projected.AsSpan(r, rows * projected - r), projected, b.D.Value, b.XZ.AsSpan(inner, rows * 2 * inner - inner), 2 * inner);
     }
 

@@ -59,8 +59,15 @@ public class SelectiveScanTests
             return wide;
         }
 
+        public float[] Rates()
+        {
+            var rates = new float[Shape.State * Shape.Channels];
+            SelectiveScan.Rates(ALog, rates, Shape.Channels, Shape.State);
+            return rates;
+        }
+
         public SelectiveScanInputs Inputs(float[] wideBC, float[] wideZ) =>
-            new(X, Delta, ALog, wideBC.AsSpan(BCOffset), BCStride, D, wideZ.AsSpan(ZOffset), ZStride);
+            new(X, Delta, Rates(), wideBC.AsSpan(BCOffset), BCStride, D, wideZ.AsSpan(ZOffset), ZStride);
 
         /// <summary>The fast forward: y, the final state and the chunk states.</summary>
         public (float[] Y, float[] State, float[] ChunkStates) Forward()
@@ -234,6 +241,7 @@ public class SelectiveScanTests
         var bc = scan.WideBC(); var z = scan.WideZ();
         var state = new float[shape.StateLength];
         var y = new float[whole.Length];
+        var rates = scan.Rates();
         // One sequence at a time, one step at a time, as generation reads it.
         for (int b = 0; b < shape.Batch; b++)
         {
@@ -241,7 +249,7 @@ public class SelectiveScanTests
             for (int t = 0; t < shape.Time; t++)
             {
                 int row = b * shape.Time + t, c = shape.Channels;
-                var step = new SelectiveScanInputs(scan.X.AsSpan(row * c, c), scan.Delta.AsSpan(row * c, c), scan.ALog,
+                var step = new SelectiveScanInputs(scan.X.AsSpan(row * c, c), scan.Delta.AsSpan(row * c, c), rates,
                     bc.AsSpan(row * scan.BCStride + Case.BCOffset, 2 * shape.State), scan.BCStride, scan.D,
                     z.AsSpan(row * scan.ZStride + Case.ZOffset, c), scan.ZStride);
                 SelectiveScan.Forward(step, shape with { Batch = 1, Time = 1 }, y.AsSpan(row * c, c), default, stream);
@@ -263,7 +271,7 @@ public class SelectiveScanTests
         e = Assert.Throws<ArgumentException>(() => SelectiveScan.Forward(scan.Inputs(bc, z), shape with { State = 0 }, new float[24], default, default));
         Assert.Contains("state must be positive", e.Message);
         e = Assert.Throws<ArgumentException>(() => SelectiveScan.Forward(
-            new SelectiveScanInputs(scan.X, scan.Delta, scan.ALog, bc.AsSpan(0, 10), scan.BCStride, scan.D, z, scan.ZStride), shape, new float[24], default, default));
+            new SelectiveScanInputs(scan.X, scan.Delta, scan.Rates(), bc.AsSpan(0, 10), scan.BCStride, scan.D, z, scan.ZStride), shape, new float[24], default, default));
         Assert.Contains("bc has 10 elements, expected at least", e.Message);
         e = Assert.Throws<ArgumentException>(() => SelectiveScan.Forward(scan.Inputs(bc, z), shape, new float[24], new float[3], default));
         Assert.Contains("chunkStates has 3 elements", e.Message);
