@@ -18,10 +18,13 @@ internal static class GenerationBench
     /// The seed preset's model (plain minGRU, 3 x 384) over Tiny Shakespeare's characters, freshly initialised: speed does
     /// not depend on the weights' values, so no training or download is needed.
     /// </summary>
-    public static (LanguageModel Model, Vocabulary Vocabulary) SeedModel()
+    public static (LanguageModel Model, Vocabulary Vocabulary) SeedModel() => FreshModel(Preset.Seed.Model);
+
+    /// <summary>A freshly initialised model of <paramref name="config"/> over Tiny Shakespeare's characters.</summary>
+    public static (LanguageModel Model, Vocabulary Vocabulary) FreshModel(ModelConfig config)
     {
         var vocabulary = Vocabulary.FromText(ShakespeareCharacters);
-        var model = LanguageModel.Create(Preset.Seed.Model with { VocabularySize = vocabulary.Count });
+        var model = LanguageModel.Create(config with { VocabularySize = vocabulary.Count });
         model.Initialize(1);
         return (model, vocabulary);
     }
@@ -44,5 +47,38 @@ internal static class GenerationBench
             for (int i = 0; i < steps; i++) generator.Step(output);
         }, repeat: 7, warmup: 0);
         return steps * streams / seconds;
+    }
+
+    /// <summary>Characters generated per timed round of <see cref="AtContext"/>.</summary>
+    public const int ContextRound = 256;
+
+    /// <summary>
+    /// One stream's median characters per second on the current threads while its context holds the last
+    /// <paramref name="context"/> - <see cref="ContextRound"/> to <paramref name="context"/> characters: a seeded random text of
+    /// <paramref name="context"/> - <see cref="ContextRound"/> characters is read first, and each of seven timed rounds of
+    /// <see cref="ContextRound"/> characters starts again from the state that reading left. Also the bytes of that state, per stream:
+    /// the recurrent models' constant state, or the transformer's key/value cache (allocated for its whole block).
+    /// </summary>
+    public static (double CharactersPerSecond, long StateBytes) AtContext(LanguageModel model, Vocabulary vocabulary, int context)
+    {
+        if (context <= ContextRound) throw new ArgumentException($"the context must be longer than {ContextRound} characters, got {context}.");
+        var random = new SplitMix64(7);
+        var prompt = string.Concat(Enumerable.Range(0, context - ContextRound).Select(_ => vocabulary[random.NextInt(vocabulary.Count)]));
+        var generator = new Generator(model, vocabulary, new SamplingOptions { Seed = 1 });
+        generator.Prefill(prompt);
+        var read = new RecurrentState(model.Config, 1);
+        read.CopyStream(0, generator.State);
+        var output = new string[1];
+        var seconds = new double[9];
+        for (int round = 0; round < seconds.Length; round++)
+        {
+            generator.State.CopyStream(0, read);
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < ContextRound; i++) generator.Step(output);
+            seconds[round] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        // The first two rounds warm up (the JIT's tiers settle); the median of the other seven counts.
+        double median = BenchTimer.Median(seconds[2..]);
+        return (ContextRound / median, read.Floats * sizeof(float));
     }
 }
