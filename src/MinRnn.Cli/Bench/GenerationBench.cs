@@ -49,36 +49,35 @@ internal static class GenerationBench
         return steps * streams / seconds;
     }
 
-    /// <summary>Characters generated per timed round of <see cref="AtContext"/>.</summary>
-    public const int ContextRound = 256;
-
     /// <summary>
     /// One stream's median characters per second on the current threads while its context holds the last
-    /// <paramref name="context"/> - <see cref="ContextRound"/> to <paramref name="context"/> characters: a seeded random text of
-    /// <paramref name="context"/> - <see cref="ContextRound"/> characters is read first, and each of seven timed rounds of
-    /// <see cref="ContextRound"/> characters starts again from the state that reading left. Also the bytes of that state, per stream:
-    /// the recurrent models' constant state, or the transformer's key/value cache (allocated for its whole block).
+    /// <paramref name="context"/> / 2 to <paramref name="context"/> characters (a transformer whose block is
+    /// <paramref name="context"/> never slides): a seeded random text of <paramref name="context"/> - R characters is read
+    /// first, R = min(<paramref name="context"/> / 2, 256), then rounds of R characters each start again from the state that
+    /// reading left: a second of them warms up (the JIT's tiers settle), seven are timed. Also the bytes of that state, per
+    /// stream: the recurrent models' constant state, or the transformer's key/value cache (allocated for its whole block).
     /// </summary>
     public static (double CharactersPerSecond, long StateBytes) AtContext(LanguageModel model, Vocabulary vocabulary, int context)
     {
-        if (context <= ContextRound) throw new ArgumentException($"the context must be longer than {ContextRound} characters, got {context}.");
+        if (context < 2) throw new ArgumentException($"the context must be at least 2 characters, got {context}.");
+        int round = Math.Min(context / 2, 256);
         var random = new SplitMix64(7);
-        var prompt = string.Concat(Enumerable.Range(0, context - ContextRound).Select(_ => vocabulary[random.NextInt(vocabulary.Count)]));
+        var prompt = string.Concat(Enumerable.Range(0, context - round).Select(_ => vocabulary[random.NextInt(vocabulary.Count)]));
         var generator = new Generator(model, vocabulary, new SamplingOptions { Seed = 1 });
         generator.Prefill(prompt);
         var read = new RecurrentState(model.Config, 1);
         read.CopyStream(0, generator.State);
         var output = new string[1];
-        var seconds = new double[9];
-        for (int round = 0; round < seconds.Length; round++)
+        double Round()
         {
             generator.State.CopyStream(0, read);
             long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < ContextRound; i++) generator.Step(output);
-            seconds[round] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            for (int i = 0; i < round; i++) generator.Step(output);
+            return Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
-        // The first two rounds warm up (the JIT's tiers settle); the median of the other seven counts.
-        double median = BenchTimer.Median(seconds[2..]);
-        return (ContextRound / median, read.Floats * sizeof(float));
+        long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+        while (Stopwatch.GetTimestamp() < warmUntil) Round();
+        double median = BenchTimer.Median([.. Enumerable.Range(0, 7).Select(_ => Round())]);
+        return (round / median, read.Floats * sizeof(float));
     }
 }

@@ -29,7 +29,7 @@ public sealed class BenchGenerateCommandTests
     }
 
     [Theory]
-    [InlineData("--context", "256", "--context must be more than 256 characters")]
+    [InlineData("--context", "1", "--context must be at least 2 characters")]
     [InlineData("--preset", "nope", "unknown preset 'nope'")]
     public void BadInputIsOneLine(string flag, string value, string fragment) =>
         CliRunner.AssertOneLineError(CliRunner.Run("bench", "generate", flag, value), 2, fragment);
