@@ -235,24 +235,35 @@ internal static unsafe class SelectiveScan
             if (k.ChunkStates != null && t % ChunkLength == 0)
             {
                 float* kept = k.ChunkStates + ((long)b * k.Chunks + t / ChunkLength) * n * channels + c;
-                for (int s = 0; s < n; s++) TOps.Store(kept + (long)s * channels, TOps.Load(h + s * w));
+                for (int j = 0; j < n; j++) TOps.Store(kept + (long)j * channels, TOps.Load(h + j * w));
             }
             long at = k.At(b, t, c), row = (long)b * k.Time + t;
             TV u = TOps.Load(k.X + at);
             TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out _);
             TV deltaU = TOps.Mul(delta, u), y = TOps.Mul(dc, u);
             float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, a = k.A + c;
-            for (int s = 0; s < n; s++)
+            // Two sums of C·h, over even and odd states, halve the chain of dependent multiply-adds.
+            TV yOdd = TOps.Zero;
+            int s = 0;
+            for (; s + 1 < n; s += 2)
             {
-                TV decay = SimdMath.Exp2NonPositive<TOps, TV>(TOps.Mul(delta, TOps.Load(a + (long)s * channels)));
-                TV hs = TOps.Fma(decay, TOps.Load(h + s * w), TOps.Mul(deltaU, TOps.Broadcast(bRow[s])));
-                TOps.Store(h + s * w, hs);
-                y = TOps.Fma(TOps.Broadcast(cRow[s]), hs, y);
+                y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + (long)s * channels, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
+                yOdd = TOps.Fma(TOps.Broadcast(cRow[s + 1]), NextState<TOps, TV>(a + (long)(s + 1) * channels, h + (s + 1) * w, h + (s + 1) * w, delta, deltaU, bRow[s + 1]), yOdd);
             }
-            TOps.Store(k.Y + at, TOps.Mul(y, Silu.Value<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c))));
+            if (s < n) y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + (long)s * channels, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
+            TOps.Store(k.Y + at, TOps.Mul(TOps.Add(y, yOdd), Silu.Value<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c))));
         }
         if (carried != null)
             for (int s = 0; s < n; s++) TOps.Store(carried + (long)s * channels, TOps.Load(h + s * w));
+    }
+
+    /// <summary>h_t[s] = 2^(Δ rate[s]) h_{t-1}[s] + Δx B[s], read from <paramref name="previous"/>, stored to <paramref name="next"/> and returned.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TV NextState<TOps, TV>(float* rate, float* previous, float* next, TV delta, TV deltaX, float b) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV hs = TOps.Fma(SimdMath.Exp2NonPositive<TOps, TV>(TOps.Mul(delta, TOps.Load(rate))), TOps.Load(previous), TOps.Mul(deltaX, TOps.Broadcast(b)));
+        TOps.Store(next, hs);
+        return hs;
     }
 
     /// <summary>
@@ -356,16 +367,16 @@ internal static unsafe class SelectiveScan
             TV deltaU = TOps.Mul(delta, u), y = TOps.Mul(dc, u);
             float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, next = previous + n * w, decay = decays + i * n * w;
             float* dC = sums + (i * 2 + 1) * n * w;
-            for (int s = 0; s < n; s++)
+            TV yOdd = TOps.Zero;
+            int s = 0;
+            for (; s + 1 < n; s += 2)
             {
-                TV dA = SimdMath.Exp2NonPositive<TOps, TV>(TOps.Mul(delta, TOps.Load(a + (long)s * channels)));
-                TV hs = TOps.Fma(dA, TOps.Load(previous + s * w), TOps.Mul(deltaU, TOps.Broadcast(bRow[s])));
-                TOps.Store(decay + s * w, dA);
-                TOps.Store(next + s * w, hs);
-                y = TOps.Fma(TOps.Broadcast(cRow[s]), hs, y);
-                TOps.Store(dC + s * w, TOps.Fma(dy, hs, TOps.Load(dC + s * w)));
+                y = Recompute<TOps, TV>(a + (long)s * channels, previous + s * w, next + s * w, decay + s * w, dC + s * w, delta, deltaU, dy, bRow[s], cRow[s], y);
+                yOdd = Recompute<TOps, TV>(a + (long)(s + 1) * channels, previous + (s + 1) * w, next + (s + 1) * w, decay + (s + 1) * w, dC + (s + 1) * w,
+                    delta, deltaU, dy, bRow[s + 1], cRow[s + 1], yOdd);
             }
-            TOps.Store(k.DZ + row * k.ZStride + c, TOps.Mul(TOps.Mul(g, y), gateSlope));
+            if (s < n) y = Recompute<TOps, TV>(a + (long)s * channels, previous + s * w, next + s * w, decay + s * w, dC + s * w, delta, deltaU, dy, bRow[s], cRow[s], y);
+            TOps.Store(k.DZ + row * k.ZStride + c, TOps.Mul(TOps.Mul(g, TOps.Add(y, yOdd)), gateSlope));
             TOps.Store(dSums, TOps.Fma(dy, u, TOps.Load(dSums)));
             TOps.Store(deltas + i * w, delta);
             TOps.Store(deltaXs + i * w, deltaU);
@@ -377,25 +388,62 @@ internal static unsafe class SelectiveScan
         {
             long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
             TV dy = TOps.Load(dys + i * w), delta = TOps.Load(deltas + i * w), deltaU = TOps.Load(deltaXs + i * w);
-            TV gb = TOps.Zero, gDecay = TOps.Zero;
+            // Even and odd states sum into separate G·B and decay-slope sums, halving their chains of multiply-adds.
+            TV gb = TOps.Zero, gDecay = TOps.Zero, gbOdd = TOps.Zero, gDecayOdd = TOps.Zero;
             float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, decay = decays + i * n * w;
             float* dB = sums + i * 2 * n * w;
-            for (int s = 0; s < n; s++)
+            int s = 0;
+            for (; s + 1 < n; s += 2)
             {
-                TV grad = TOps.Fma(dy, TOps.Broadcast(cRow[s]), TOps.Load(carry + s * w));   // G_t[s]
-                TOps.Store(dB + s * w, TOps.Fma(grad, deltaU, TOps.Load(dB + s * w)));
-                gb = TOps.Fma(grad, TOps.Broadcast(bRow[s]), gb);
-                TV q = TOps.Mul(grad, TOps.Load(decay + s * w));                              // dA_t G_t: the carry into t - 1
-                TOps.Store(carry + s * w, q);
-                TV qh = TOps.Mul(q, TOps.Load(previous + s * w));
-                gDecay = TOps.Fma(qh, TOps.Load(a + (long)s * channels), gDecay);
-                TOps.Store(aLogSums + s * w, TOps.Fma(qh, delta, TOps.Load(aLogSums + s * w)));
+                Reverse<TOps, TV>(a + (long)s * channels, previous + s * w, decay + s * w, carry + s * w, dB + s * w, aLogSums + s * w,
+                    delta, deltaU, dy, bRow[s], cRow[s], ref gb, ref gDecay);
+                Reverse<TOps, TV>(a + (long)(s + 1) * channels, previous + (s + 1) * w, decay + (s + 1) * w, carry + (s + 1) * w, dB + (s + 1) * w,
+                    aLogSums + (s + 1) * w, delta, deltaU, dy, bRow[s + 1], cRow[s + 1], ref gbOdd, ref gDecayOdd);
             }
+            if (s < n)
+                Reverse<TOps, TV>(a + (long)s * channels, previous + s * w, decay + s * w, carry + s * w, dB + s * w, aLogSums + s * w,
+                    delta, deltaU, dy, bRow[s], cRow[s], ref gb, ref gDecay);
+            gb = TOps.Add(gb, gbOdd);
+            gDecay = TOps.Add(gDecay, gDecayOdd);
             TOps.Store(k.DX + at, TOps.Fma(delta, gb, TOps.Mul(dy, dc)));
             // gDecay sums q h a with a = A log2(e): dΔ = Σ q h A + x Σ G B = ln2 gDecay + x gb.
             TV u = TOps.Load(k.X + at);
             TOps.Store(k.DDelta + at, TOps.Mul(TOps.Fma(gDecay, TOps.Broadcast(Ln2), TOps.Mul(u, gb)), TOps.Load(slopes + i * w)));
         }
+    }
+
+    /// <summary>
+    /// One state s of a recomputed step: h_t[s] (stored with its decay), dC_t[s] += dy h_t[s], and y + C_t[s] h_t[s] returned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TV Recompute<TOps, TV>(float* rate, float* previous, float* next, float* decay, float* dC, TV delta, TV deltaX, TV dy, float b, float c, TV y)
+        where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV dA = SimdMath.Exp2NonPositive<TOps, TV>(TOps.Mul(delta, TOps.Load(rate)));
+        TV hs = TOps.Fma(dA, TOps.Load(previous), TOps.Mul(deltaX, TOps.Broadcast(b)));
+        TOps.Store(decay, dA);
+        TOps.Store(next, hs);
+        TOps.Store(dC, TOps.Fma(dy, hs, TOps.Load(dC)));
+        return TOps.Fma(TOps.Broadcast(c), hs, y);
+    }
+
+    /// <summary>
+    /// One state s of the walk back: G_t[s] = dy C_t[s] + carry, dB_t[s] += G Δx, the carry into t - 1 = G dA_t[s],
+    /// d aLog's sum += G dA h_{t-1} Δ, and G B_t[s] and G dA h_{t-1} rate[s] added to <paramref name="gb"/> and
+    /// <paramref name="gDecay"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Reverse<TOps, TV>(float* rate, float* previous, float* decay, float* carry, float* dB, float* aLogSum, TV delta, TV deltaX, TV dy,
+        float b, float c, ref TV gb, ref TV gDecay) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        TV grad = TOps.Fma(dy, TOps.Broadcast(c), TOps.Load(carry));
+        TOps.Store(dB, TOps.Fma(grad, deltaX, TOps.Load(dB)));
+        gb = TOps.Fma(grad, TOps.Broadcast(b), gb);
+        TV q = TOps.Mul(grad, TOps.Load(decay));
+        TOps.Store(carry, q);
+        TV qh = TOps.Mul(q, TOps.Load(previous));
+        gDecay = TOps.Fma(qh, TOps.Load(rate), gDecay);
+        TOps.Store(aLogSum, TOps.Fma(qh, delta, TOps.Load(aLogSum)));
     }
 
     /// <summary>dB|dC of row (b, t) = Σ_g of the groups' partial rows, in group order.</summary>
