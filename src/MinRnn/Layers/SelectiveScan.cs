@@ -211,50 +211,72 @@ internal static unsafe class SelectiveScan
     {
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
-            fixed (float* h = Scratch.Get(ref itemScratch, context.N * GroupUnit))
+            fixed (float* h = Scratch.Get(ref itemScratch, (context.N + 3 * ChunkLength) * GroupUnit))
                 for (int i = start; i < end; i++)
                 {
                     var (b, first, last) = context.Item(i);
                     int vectorEnd = first + (last - first) / TOps.Count * TOps.Count;
-                    for (int c = first; c < vectorEnd; c += TOps.Count) ForwardBlock<TOps, TV>(context, b, c, h);
-                    for (int c = vectorEnd; c < last; c++) ForwardBlock<SimdScalar, float>(context, b, c, h);
+                    for (int c = first; c < vectorEnd; c += TOps.Count) ForwardBlock<TOps, TV>(context, b, c, h, h + context.N * GroupUnit);
+                    for (int c = vectorEnd; c < last; c++) ForwardBlock<SimdScalar, float>(context, b, c, h, h + context.N * GroupUnit);
                 }
         }
     }
 
-    /// <summary>The forward of channels c .. c + width - 1 of sequence b, the state h [N, width] in <paramref name="h"/>.</summary>
+    /// <summary>
+    /// The forward of channels c .. c + width - 1 of sequence b, the state h [N, width] in <paramref name="h"/>. Chunk by
+    /// chunk, a first pass forms each step's Δ, Δx and gate into <paramref name="steps"/> [3, L, width]: those are
+    /// independent of one another, so their exps and logs overlap, where inside the recurrence each step would wait for them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ForwardBlock<TOps, TV>(in Context k, int b, int c, float* h) where TOps : struct, ISimd<TV> where TV : struct
+    static void ForwardBlock<TOps, TV>(in Context k, int b, int c, float* h, float* steps) where TOps : struct, ISimd<TV> where TV : struct
     {
-        int w = TOps.Count, n = k.N, channels = k.Channels;
+        int w = TOps.Count, n = k.N, channels = k.Channels, lanes = GroupUnit;
+        float* deltas = steps, deltaXs = deltas + ChunkLength * lanes, gates = deltaXs + ChunkLength * lanes;
         float* carried = k.State == null ? null : k.State + (long)b * n * channels + c;
         for (int s = 0; s < n; s++) TOps.Store(h + s * w, carried == null ? TOps.Zero : TOps.Load(carried + (long)s * channels));
         TV dc = TOps.Load(k.D + c);
-        for (int t = 0; t < k.Time; t++)
+        for (int t0 = 0; t0 < k.Time; t0 += ChunkLength)
         {
-            if (k.ChunkStates != null && t % ChunkLength == 0)
+            int count = Math.Min(ChunkLength, k.Time - t0);
+            if (k.ChunkStates != null)
             {
-                float* kept = k.ChunkStates + ((long)b * k.Chunks + t / ChunkLength) * n * channels + c;
+                float* kept = k.ChunkStates + ((long)b * k.Chunks + t0 / ChunkLength) * n * channels + c;
                 for (int j = 0; j < n; j++) TOps.Store(kept + (long)j * channels, TOps.Load(h + j * w));
             }
-            long at = k.At(b, t, c), row = (long)b * k.Time + t;
-            TV u = TOps.Load(k.X + at);
-            TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out _);
-            TV deltaU = TOps.Mul(delta, u), y = TOps.Mul(dc, u);
-            float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, a = k.A + c;
-            // Two sums of C·h, over even and odd states, halve the chain of dependent multiply-adds.
-            TV yOdd = TOps.Zero;
-            int s = 0;
-            for (; s + 1 < n; s += 2)
+            for (int i = 0; i < count; i++)
             {
-                y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + (long)s * channels, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
-                yOdd = TOps.Fma(TOps.Broadcast(cRow[s + 1]), NextState<TOps, TV>(a + (long)(s + 1) * channels, h + (s + 1) * w, h + (s + 1) * w, delta, deltaU, bRow[s + 1]), yOdd);
+                long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
+                TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out _);
+                TOps.Store(deltas + i * w, delta);
+                TOps.Store(deltaXs + i * w, TOps.Mul(delta, TOps.Load(k.X + at)));
+                TOps.Store(gates + i * w, Silu.Value<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c)));
             }
-            if (s < n) y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + (long)s * channels, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
-            TOps.Store(k.Y + at, TOps.Mul(TOps.Add(y, yOdd), Silu.Value<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c))));
+            for (int i = 0; i < count; i++)
+                ForwardStep<TOps, TV>(k, b, t0 + i, c, h, dc, TOps.Load(deltas + i * w), TOps.Load(deltaXs + i * w), TOps.Load(gates + i * w));
         }
         if (carried != null)
             for (int s = 0; s < n; s++) TOps.Store(carried + (long)s * channels, TOps.Load(h + s * w));
+    }
+
+    /// <summary>Step t: every state h_t[s] from h_{t-1}[s] in <paramref name="h"/>, and y_t = (Σ_s C_t[s] h_t[s] + D x_t) · gate.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void ForwardStep<TOps, TV>(in Context k, int b, int t, int c, float* h, TV dc, TV delta, TV deltaU, TV gate)
+        where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int w = TOps.Count, n = k.N, channels = k.Channels;
+        long at = k.At(b, t, c), row = (long)b * k.Time + t;
+        TV y = TOps.Mul(dc, TOps.Load(k.X + at));
+        float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, a = k.A + c;
+        // Two sums of C·h, over even and odd states, halve the chain of dependent multiply-adds.
+        TV yOdd = TOps.Zero;
+        int s = 0;
+        for (; s + 1 < n; s += 2)
+        {
+            y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + (long)s * channels, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
+            yOdd = TOps.Fma(TOps.Broadcast(cRow[s + 1]), NextState<TOps, TV>(a + (long)(s + 1) * channels, h + (s + 1) * w, h + (s + 1) * w, delta, deltaU, bRow[s + 1]), yOdd);
+        }
+        if (s < n) y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + (long)s * channels, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
+        TOps.Store(k.Y + at, TOps.Mul(TOps.Add(y, yOdd), gate));
     }
 
     /// <summary>h_t[s] = 2^(Δ rate[s]) h_{t-1}[s] + Δx B[s], read from <paramref name="previous"/>, stored to <paramref name="next"/> and returned.</summary>
@@ -316,7 +338,7 @@ internal static unsafe class SelectiveScan
 
     /// <summary>
     /// The per-thread buffers of one chunk of one vector (of at most <paramref name="lanes"/> channels): the states
-    /// h_{t0-1} .. h_{t1-1} [L + 1, N, lanes], the decays dA [L, N, lanes], per step Δ, Δ·x, σ(delta) and dy
+    /// h_{t0-1} .. h_{t1-1} [L + 1, N, lanes], the decays dA [L, N, lanes], per step Δ, Δ·x, σ(delta), dy and g·silu'(z)
     /// [L, lanes] each, then the dB|dC sums of the chunk across vectors [L, 2N, lanes] and across the scalar tail [L, 2N].
     /// </summary>
     readonly struct ChunkBuffers(int n, int lanes)
@@ -324,7 +346,7 @@ internal static unsafe class SelectiveScan
         public int States => 0;
         public int Decays => (ChunkLength + 1) * n * lanes;
         public int Steps => Decays + ChunkLength * n * lanes;
-        int Vector => Steps + 4 * ChunkLength * lanes;
+        int Vector => Steps + 5 * ChunkLength * lanes;
         int Scalar => Vector + ChunkLength * 2 * n * lanes;
         public int Floats => Scalar + ChunkLength * 2 * n;
 
@@ -351,20 +373,31 @@ internal static unsafe class SelectiveScan
         int w = TOps.Count, n = k.N, channels = k.Channels, steps = t1 - t0, lanes = GroupUnit;
         var layout = new ChunkBuffers(n, lanes);
         float* h = buffers + layout.States, decays = buffers + layout.Decays;
-        float* deltas = buffers + layout.Steps, deltaXs = deltas + ChunkLength * lanes, slopes = deltaXs + ChunkLength * lanes, dys = slopes + ChunkLength * lanes;
+        float* deltas = buffers + layout.Steps, deltaXs = deltas + ChunkLength * lanes, slopes = deltaXs + ChunkLength * lanes;
+        float* dys = slopes + ChunkLength * lanes, gateSlopes = dys + ChunkLength * lanes;
         float* a = k.A + c;
         TV dc = TOps.Load(k.D + c);
 
-        float* kept = k.ChunkStates + ((long)b * k.Chunks + t0 / ChunkLength) * n * channels + c;
-        for (int s = 0; s < n; s++) TOps.Store(h + s * w, TOps.Load(kept + (long)s * channels));
+        // Each step's Δ, Δx, σ(delta), dy and g·silu'(z) first: independent of one another, their exps and logs overlap.
         for (int i = 0; i < steps; i++)
         {
             long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
             TV g = TOps.Load(k.DY + at);
             TV gate = Silu.ValueAndSlope<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c), out TV gateSlope);
-            TV dy = TOps.Mul(g, gate), u = TOps.Load(k.X + at);
             TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out TV slope);
-            TV deltaU = TOps.Mul(delta, u), y = TOps.Mul(dc, u);
+            TOps.Store(deltas + i * w, delta);
+            TOps.Store(deltaXs + i * w, TOps.Mul(delta, TOps.Load(k.X + at)));
+            TOps.Store(slopes + i * w, slope);
+            TOps.Store(dys + i * w, TOps.Mul(g, gate));
+            TOps.Store(gateSlopes + i * w, TOps.Mul(g, gateSlope));
+        }
+        float* kept = k.ChunkStates + ((long)b * k.Chunks + t0 / ChunkLength) * n * channels + c;
+        for (int s = 0; s < n; s++) TOps.Store(h + s * w, TOps.Load(kept + (long)s * channels));
+        for (int i = 0; i < steps; i++)
+        {
+            long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
+            TV dy = TOps.Load(dys + i * w), u = TOps.Load(k.X + at), delta = TOps.Load(deltas + i * w), deltaU = TOps.Load(deltaXs + i * w);
+            TV y = TOps.Mul(dc, u);
             float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, next = previous + n * w, decay = decays + i * n * w;
             float* dC = sums + (i * 2 + 1) * n * w;
             TV yOdd = TOps.Zero;
@@ -376,12 +409,8 @@ internal static unsafe class SelectiveScan
                     delta, deltaU, dy, bRow[s + 1], cRow[s + 1], yOdd);
             }
             if (s < n) y = Recompute<TOps, TV>(a + (long)s * channels, previous + s * w, next + s * w, decay + s * w, dC + s * w, delta, deltaU, dy, bRow[s], cRow[s], y);
-            TOps.Store(k.DZ + row * k.ZStride + c, TOps.Mul(TOps.Mul(g, TOps.Add(y, yOdd)), gateSlope));
+            TOps.Store(k.DZ + row * k.ZStride + c, TOps.Mul(TOps.Add(y, yOdd), TOps.Load(gateSlopes + i * w)));
             TOps.Store(dSums, TOps.Fma(dy, u, TOps.Load(dSums)));
-            TOps.Store(deltas + i * w, delta);
-            TOps.Store(deltaXs + i * w, deltaU);
-            TOps.Store(slopes + i * w, slope);
-            TOps.Store(dys + i * w, dy);
         }
 
         for (int i = steps - 1; i >= 0; i--)
