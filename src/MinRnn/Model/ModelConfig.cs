@@ -14,7 +14,8 @@ namespace MinRnn;
 /// <param name="Layers">L: cells (plain) or blocks (residual).</param>
 /// <param name="Expansion">E: residual cell width H = round(E·D); plain models use H = D.</param>
 /// <param name="ConvKernel">K: depthwise causal conv kernel of a residual block, 0 for none.</param>
-/// <param name="MlpMultiplier">M: the residual and transformer blocks' MLP has M·D hidden units.</param>
+/// <param name="MlpMultiplier">M: the residual and transformer blocks' MLP has M·D hidden units; 0 leaves the MLP (and the norm
+/// before it) out of the residual block.</param>
 /// <param name="Dropout">Training-time dropout on the embedding and on each residual branch (and the transformer's attention).</param>
 /// <param name="Heads">The transformer's attention heads; they must divide D. 0 for the recurrent models.</param>
 /// <param name="BlockSize">C: the transformer's longest context, the rows of its position embedding. 0 for the recurrent models.</param>
@@ -44,7 +45,7 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         {
             if (!(Expansion > 0) || Hidden < 1) throw new ArgumentException($"--expansion must give a hidden width of at least 1, got {Expansion}.");
             if (ConvKernel < 0) throw new ArgumentException($"--conv must be 0 (none) or a positive kernel size, got {ConvKernel}.");
-            if (MlpMultiplier < 1) throw new ArgumentException($"--mlp must be at least 1, got {MlpMultiplier}.");
+            if (MlpMultiplier < 0) throw new ArgumentException($"--mlp must be 0 (none) or a positive multiplier, got {MlpMultiplier}.");
         }
         return this;
     }
@@ -59,7 +60,7 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         // wte (tied to the head), wpe, per block ln_1, c_attn, c_proj, ln_2, c_fc, c_proj; ln_f.
         if (Architecture == Architecture.Transformer) return v * d + (long)BlockSize * d + Layers * (d + 3 * d * d + d * d + d + 2 * m * d) + d;
         long layer = Architecture == Architecture.Residual
-            ? (k > 0 ? d * k + d : 0) + d + (g * h * d + g * h) + (d * h + d) + d + (m * d + m) + (d * m + d)
+            ? (k > 0 ? d * k + d : 0) + d + (g * h * d + g * h) + (d * h + d) + (m > 0 ? d + (m * d + m) + (d * m + d) : 0)
             : (Cell.IsMinimal() ? 1 : 2) * (g * d * d + g * d);
         return v * d + Layers * layer + (Architecture == Architecture.Residual ? d : 0) + (v * d + v);
     }
