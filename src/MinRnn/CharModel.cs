@@ -37,12 +37,13 @@ public sealed class CharModel
 
     /// <summary>Reads a checkpoint written by <see cref="Save"/> or by <c>minrnn train</c>.</summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">The file is not a MinRnn checkpoint, is damaged, or comes from a newer
-    /// format; the message is one line naming the file and the problem.</exception>
+    /// <exception cref="InvalidDataException">The file is not a MinRnn checkpoint, is damaged, comes from a newer format, or
+    /// holds a model of a task (such as <see cref="SelectiveCopyTask"/>), which reads token ids rather than characters; the
+    /// message is one line naming the file and the problem.</exception>
     public static CharModel Load(string path)
     {
         var checkpoint = Checkpoint.Load(path);
-        return new CharModel(checkpoint.Model, checkpoint.Vocabulary, checkpoint.Metadata);
+        return new CharModel(checkpoint.Model, checkpoint.RequireVocabulary(), checkpoint.Metadata);
     }
 
     /// <summary>
@@ -207,9 +208,9 @@ public sealed class CharModel
         var windows = new ValidationWindows(corpus.Validation, windowLength);
         lock (gate)
         {
-            double loss = Evaluator.ValidationLoss(model, windows, batch);
+            var score = Evaluator.Validate(model, windows, batch);
             double? streaming = model.CarriesState ? Evaluator.StreamingLoss(model, corpus.Validation) : null;
-            return new EvaluationResult(loss, streaming, windowLength, windows.Count, windows.Positions);
+            return new EvaluationResult(score.Loss, streaming, windowLength, windows.Count, windows.Positions, score.Accuracy);
         }
     }
 

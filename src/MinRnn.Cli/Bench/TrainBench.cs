@@ -27,7 +27,7 @@ internal static class TrainBench
     public static IEnumerable<Result> Run(IEnumerable<Preset> presets, IEnumerable<RecurrentCell> cells, int threads, int steps, double peakGflops)
     {
         Parallelism.Threads = threads;
-        var corpus = SyntheticCorpus();
+        var corpus = new CorpusSource(SyntheticCorpus());
         foreach (var preset in presets)
         foreach (var cell in preset.Model.Architecture == Architecture.Transformer ? [preset.Model.Cell]
                      : cells.Where(c => c.IsMinimal() || preset.Model.Architecture == Architecture.Plain))
@@ -48,7 +48,7 @@ internal static class TrainBench
             double gflops = (model.TrainingFlopsPerToken + model.AttentionFlopsPerToken(options.Context)) * (double)tokens / step / 1e9;
             string name = preset.Model.Architecture == Architecture.Transformer ? "attention" : cell.DisplayName();
             yield return new Result(preset.Name, name, model.ParameterCount, step * 1e3, tokens / step, gflops,
-                100 * gflops / peakGflops, Trainer.EstimateBytes(model, options));
+                100 * gflops / peakGflops, Trainer.EstimateBytes(model, corpus, options));
         }
     }
 

@@ -34,7 +34,7 @@ internal static class BenchGenerateCommand
             if (parsed.GetValue(checkpoint) is { } path)
             {
                 var loaded = Checkpoint.Load(path);
-                (model, vocabulary) = (loaded.Model, loaded.Vocabulary);
+                (model, vocabulary) = (loaded.Model, loaded.RequireVocabulary());
             }
             else (model, vocabulary) = GenerationBench.SeedModel();
             var environment = BenchEnvironment.Capture(manyThreads);
