@@ -40,11 +40,12 @@ public sealed class CharModel
     /// <exception cref="InvalidDataException">The file is not a MinRnn checkpoint, is damaged, comes from a newer format, or
     /// holds a model of a task (such as <see cref="SelectiveCopyTask"/>), which reads token ids rather than characters; the
     /// message is one line naming the file and the problem.</exception>
-    public static CharModel Load(string path)
-    {
-        var checkpoint = Checkpoint.Load(path);
-        return new CharModel(checkpoint.Model, checkpoint.RequireVocabulary(), checkpoint.Metadata);
-    }
+    public static CharModel Load(string path) => FromCheckpoint(Checkpoint.Load(path));
+
+    /// <summary>The character model a loaded checkpoint holds.</summary>
+    /// <exception cref="InvalidDataException">It holds a task's model, which reads no characters.</exception>
+    internal static CharModel FromCheckpoint(Checkpoint checkpoint) =>
+        new(checkpoint.Model, checkpoint.RequireVocabulary(), checkpoint.Metadata);
 
     /// <summary>
     /// A new model of shape <paramref name="config"/> over the characters of <paramref name="text"/> (its vocabulary:
