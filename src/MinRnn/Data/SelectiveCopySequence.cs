@@ -9,7 +9,7 @@ namespace MinRnn.Data;
 internal static class SelectiveCopySequence
 {
     /// <summary>
-    /// inputs [L + M]: noise (0) except the data tokens at their positions, then M markers (V - 1); targets [M]: the data
+    /// inputs [L + M]: noise (V - 1) except the data tokens at their positions, then M markers (0); targets [M]: the data
     /// tokens in order, the output due at each marker.
     /// </summary>
     public static void Write(SelectiveCopyTask task, ref SplitMix64 random, Span<int> inputs, Span<int> targets, Span<int> positions)
@@ -22,8 +22,8 @@ internal static class SelectiveCopySequence
             positions[i] = positions[..i].Contains(t) ? j : t;
         }
         positions.Sort();
-        inputs[..length].Fill(SelectiveCopyTask.Noise);
-        inputs[length..].Fill(task.Marker);
+        inputs[..length].Fill(task.Noise);
+        inputs[length..].Fill(SelectiveCopyTask.Marker);
         for (int i = 0; i < tokens; i++)
         {
             int token = 1 + random.NextInt(task.DataTokens);

@@ -7,8 +7,8 @@ namespace MinRnn;
 /// minLSTM on it: each sequence holds <see cref="Tokens"/> data tokens at random positions among the noise of its first
 /// <see cref="Length"/> positions, then as many markers; at the i-th marker the model must output the i-th data token,
 /// so it has to keep the tokens and skip the noise whatever their spacing. Only those M outputs are scored (loss and
-/// accuracy). Token ids: 0 is the noise, V - 1 the marker and 1 … V - 2 the data tokens, drawn uniformly; the M positions
-/// are a uniform M-subset of the first L.
+/// accuracy). Token ids, as the authors' code has them: V - 1 is the noise, 0 the marker and 1 … V - 2 the data tokens,
+/// drawn uniformly; the M positions are a uniform M-subset of the first L, sorted.
 /// </summary>
 /// <param name="Length">L: the positions that hold the data tokens among the noise (the paper's 4096).</param>
 /// <param name="Tokens">M: the data tokens to copy, fewer than L (the paper's 16).</param>
@@ -25,10 +25,10 @@ public sealed record SelectiveCopyTask(int Length = 4096, int Tokens = 16, int V
     public int SequenceLength => Length + Tokens;
 
     /// <summary>The token id of the noise between the data tokens.</summary>
-    internal const int Noise = 0;
+    internal int Noise => VocabularySize - 1;
 
     /// <summary>The token id of the markers at which the data tokens are recalled.</summary>
-    internal int Marker => VocabularySize - 1;
+    internal const int Marker = 0;
 
     /// <summary>The number of distinct data tokens, V - 2 (ids 1 … V - 2).</summary>
     internal int DataTokens => VocabularySize - 2;

@@ -18,10 +18,11 @@ public class SelectiveCopyTests
         for (int r = 0; r < rows; r++)
         {
             var sequence = inputs.AsSpan(r * length, length);
-            var tokens = sequence[..Task.Length].ToArray().Where(t => t != 0).ToArray();
+            // Noise is V - 1 (8), the marker 0, the data tokens 1 … V - 2: the authors' ids.
+            var tokens = sequence[..Task.Length].ToArray().Where(t => t != 8).ToArray();
             Assert.Equal(targets.AsSpan(r * m, m).ToArray(), tokens); // the data tokens, in position order, are the targets
-            Assert.All(tokens, t => Assert.InRange(t, 1, Task.VocabularySize - 2));
-            Assert.All(sequence[Task.Length..].ToArray(), t => Assert.Equal(Task.VocabularySize - 1, t));
+            Assert.All(tokens, t => Assert.InRange(t, 1, 7));
+            Assert.All(sequence[Task.Length..].ToArray(), t => Assert.Equal(0, t));
         }
     }
 
@@ -36,7 +37,7 @@ public class SelectiveCopyTests
         new SelectiveCopyBatches(task, seed: 11).Next(inputs, targets);
         for (int position = 0; position < task.Length; position++)
         {
-            double share = Enumerable.Range(0, rows).Count(r => inputs[r * task.SequenceLength + position] != 0) / (double)rows;
+            double share = Enumerable.Range(0, rows).Count(r => inputs[r * task.SequenceLength + position] != 8) / (double)rows;
             Assert.InRange(share, 3.0 / 8 - 0.01, 3.0 / 8 + 0.01);
         }
         for (int token = 1; token <= 7; token++)
