@@ -23,32 +23,8 @@ internal static class TrainingRun
         if (request.Threads is { } threads) Parallelism.Threads = threads;
         var (manifest, outDirectory) = Resolve(request);
 
-        DataSource data;
-        string dataLine, dataName;
-        Action<string, LanguageModel, Dictionary<string, string>> writeModel;
-        if (manifest.Task is { } task)
-        {
-            data = new SelectiveCopySource(task);
-            dataLine = $"{task.Description}: sequences of {N(task.Length)} positions and {N(task.Tokens)} markers, new ones every step; " +
-                       $"validation {N(task.ValidationSequences)} fixed sequences, scored at the markers";
-            dataName = task.Description;
-            writeModel = (path, model, extra) => Checkpoint.Save(path, model, task, extra);
-        }
-        else
-        {
-            string dataPath = TrainingData.Locate(request.Data, cancellation);
-            var corpus = CharCorpus.Load(dataPath);
-            string sha256 = TrainingData.Sha256(dataPath);
-            manifest = manifest with { DataSource = request.Data is { } given ? Path.GetFullPath(given) : TinyShakespeare.CanonicalUrl, DataSha256 = sha256 };
-            corpus.EnsureFits(manifest.Training.Context);
-            if (request.Resume && RunManifest.Load(outDirectory)!.DataSha256 is var saved && saved != sha256)
-                throw new UsageException($"the data differs from the run in {outDirectory} (SHA-256 {sha256[..12]}… vs {saved[..12]}…); resume with the same --data.");
-            data = new CorpusSource(corpus);
-            dataLine = $"{corpus.Source}: {N(corpus.Length)} characters, vocabulary {corpus.Vocabulary.Count}, train {N(corpus.TrainLength)} / validation {N(corpus.Length - corpus.TrainLength)}";
-            dataName = Path.GetFileName(corpus.Source);
-            writeModel = (path, model, extra) => Checkpoint.Save(path, model, corpus.Vocabulary, extra);
-        }
-        var config = manifest.Model with { VocabularySize = data.VocabularySize };
+        (var data, manifest) = OpenData(request, manifest, outDirectory, cancellation);
+        var config = manifest.Model with { VocabularySize = data.Source.VocabularySize };
         manifest = manifest with { Model = config };
 
         string statePath = Path.Combine(outDirectory, StateFile), lastPath = Path.Combine(outDirectory, LastFile);
@@ -64,11 +40,11 @@ internal static class TrainingRun
         if (!restore) model.Initialize(manifest.Training.Seed);
 
         var options = manifest.Training;
-        long bytes = Trainer.EstimateBytes(model, data, options);
+        long bytes = Trainer.EstimateBytes(model, data.Source, options);
         // What picks the best checkpoint: a task is solved or not, so its most accurate evaluation; a text's lowest loss.
-        string criterion = data.BestByAccuracy ? "validation accuracy" : "validation loss";
+        string criterion = data.Source.BestByAccuracy ? "validation accuracy" : "validation loss";
         Console.WriteLine($"model     {Describe(config)}, {N(model.ParameterCount)} parameters");
-        Console.WriteLine($"data      {dataLine}");
+        Console.WriteLine($"data      {data.Description}");
         string accumulated = options.GradientAccumulation > 1 ? $" ({options.GradientAccumulation} accumulated per step)" : "";
         string decay = options.DecaySteps > 0 ? $" by step {options.DecaySteps}" : "";
         string patience = options.Patience > 0 ? $", early stop after {options.Patience} steps without a better {criterion}" : "";
@@ -78,7 +54,7 @@ internal static class TrainingRun
         if (bytes > available)
             throw new UsageException($"this configuration needs about {MemoryEstimate.Format(bytes)} but only {MemoryEstimate.Format(available)} is available; lower --batch, --context or the model size.");
 
-        var trainer = new Trainer(model, data, options) { SkipNonFinite = request.SkipNonFinite };
+        var trainer = new Trainer(model, data.Source, options) { SkipNonFinite = request.SkipNonFinite };
         try { Directory.CreateDirectory(outDirectory); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -112,7 +88,7 @@ internal static class TrainingRun
         using (var metrics = new MetricsLog(outDirectory, resumeFromStep: request.Resume ? startStep : null))
         using (var progress = new TrainingProgress(options.Steps, startStep))
         {
-            string title = $"{Describe(config)} — {dataName}";
+            string title = $"{Describe(config)} — {data.Name}";
             while (!trainer.Finished && stop.Requested is null)
             {
                 try
@@ -149,7 +125,7 @@ internal static class TrainingRun
                 string skipped = trainer.SkippedSteps > 0 ? $"; {trainer.SkippedSteps} steps skipped for a non-finite loss or gradient" : "";
                 if (trainer.StoppedEarly)
                     progress.Message($"stopped early at step {trainer.Step} of {options.Steps}: no better {criterion} in the {options.Patience} steps since the best");
-                string best = data.BestByAccuracy
+                string best = data.Source.BestByAccuracy
                     ? string.Create(CultureInfo.InvariantCulture, $"best validation accuracy {100 * trainer.BestValidationAccuracy:F2}% (loss {trainer.BestValidationLoss:F4})")
                     : string.Create(CultureInfo.InvariantCulture, $"best validation loss {trainer.BestValidationLoss:F4} ({trainer.BestValidationLoss / Math.Log(2):F3} bits/char)");
                 progress.Message($"{best} at step {trainer.BestStep}; {ProgressLine.Duration(trainer.Elapsed)}{skipped}; checkpoints in {outDirectory}");
@@ -174,7 +150,7 @@ internal static class TrainingRun
 
         // A model file holds the weights the run evaluates: the moving average when --ema is on.
         void SaveModel(string file, Dictionary<string, string> extra) =>
-            Save(file, () => trainer.WithEvaluatedWeights(() => writeModel(Path.Combine(outDirectory, file), model, extra)));
+            Save(file, () => trainer.WithEvaluatedWeights(() => data.SaveModel(Path.Combine(outDirectory, file), model, extra)));
 
         // One line that names the file and keeps the cause (disk full, permission denied).
         void Save(string file, Action save)
@@ -190,6 +166,32 @@ internal static class TrainingRun
                 throw new IOException($"could not write {file} in {outDirectory} ({e.Message.TrimEnd('.')}); {kept}.", e);
             }
         }
+    }
+
+    /// <summary>What a run reads, as it describes it, and how it saves a model of it (with the vocabulary or the task).</summary>
+    sealed record RunData(DataSource Source, string Description, string Name, Action<string, LanguageModel, Dictionary<string, string>> SaveModel);
+
+    /// <summary>
+    /// The task of the run, or its text: loaded, checked to fit the context and, for --resume, to be the run's (the
+    /// manifest then records its path and SHA-256).
+    /// </summary>
+    static (RunData Data, RunManifest Manifest) OpenData(TrainRequest request, RunManifest manifest, string outDirectory, CancellationToken cancellation)
+    {
+        if (manifest.Task is { } task)
+        {
+            string description = $"{task.Description}: sequences of {N(task.Length)} positions and {N(task.Tokens)} markers, new ones every step; " +
+                                 $"validation {N(task.ValidationSequences)} fixed sequences, scored at the markers";
+            return (new RunData(new SelectiveCopySource(task), description, task.Description, (path, model, extra) => Checkpoint.Save(path, model, task, extra)), manifest);
+        }
+        string dataPath = TrainingData.Locate(request.Data, cancellation);
+        var corpus = CharCorpus.Load(dataPath);
+        string sha256 = TrainingData.Sha256(dataPath);
+        manifest = manifest with { DataSource = request.Data is { } given ? Path.GetFullPath(given) : TinyShakespeare.CanonicalUrl, DataSha256 = sha256 };
+        corpus.EnsureFits(manifest.Training.Context);
+        if (request.Resume && RunManifest.Load(outDirectory)!.DataSha256 is var saved && saved != sha256)
+            throw new UsageException($"the data differs from the run in {outDirectory} (SHA-256 {sha256[..12]}… vs {saved[..12]}…); resume with the same --data.");
+        string text = $"{corpus.Source}: {N(corpus.Length)} characters, vocabulary {corpus.Vocabulary.Count}, train {N(corpus.TrainLength)} / validation {N(corpus.Length - corpus.TrainLength)}";
+        return (new RunData(new CorpusSource(corpus), text, Path.GetFileName(corpus.Source), (path, model, extra) => Checkpoint.Save(path, model, corpus.Vocabulary, extra)), manifest);
     }
 
     /// <summary>
