@@ -34,6 +34,7 @@ internal static class BenchTimer
     /// </summary>
     public static double Percentile(double[] values, double percent)
     {
+        if (values.Length == 0) throw new ArgumentException("BenchTimer.Percentile: no values.");
         var sorted = values.Order().ToArray();
         int rank = (int)Math.Ceiling(percent / 100 * sorted.Length);
         return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];

@@ -18,10 +18,13 @@ internal static class GenerationBench
     /// The seed preset's model (plain minGRU, 3 x 384) over Tiny Shakespeare's characters, freshly initialised: speed does
     /// not depend on the weights' values, so no training or download is needed.
     /// </summary>
-    public static (LanguageModel Model, Vocabulary Vocabulary) SeedModel()
+    public static (LanguageModel Model, Vocabulary Vocabulary) SeedModel() => FreshModel(Preset.Seed.Model);
+
+    /// <summary>A freshly initialised model of <paramref name="config"/> over Tiny Shakespeare's characters.</summary>
+    public static (LanguageModel Model, Vocabulary Vocabulary) FreshModel(ModelConfig config)
     {
         var vocabulary = Vocabulary.FromText(ShakespeareCharacters);
-        var model = LanguageModel.Create(Preset.Seed.Model with { VocabularySize = vocabulary.Count });
+        var model = LanguageModel.Create(config with { VocabularySize = vocabulary.Count });
         model.Initialize(1);
         return (model, vocabulary);
     }
@@ -44,5 +47,37 @@ internal static class GenerationBench
             for (int i = 0; i < steps; i++) generator.Step(output);
         }, repeat: 7, warmup: 0);
         return steps * streams / seconds;
+    }
+
+    /// <summary>
+    /// One stream's median characters per second on the current threads while its context holds the last
+    /// <paramref name="context"/> / 2 to <paramref name="context"/> characters (a transformer whose block is
+    /// <paramref name="context"/> never slides): a seeded random text of <paramref name="context"/> - R characters is read
+    /// first, R = min(<paramref name="context"/> / 2, 256), then rounds of R characters each start again from the state that
+    /// reading left: a second of them warms up (the JIT's tiers settle), seven are timed. Also the bytes of that state, per
+    /// stream: the recurrent models' constant state, or the transformer's key/value cache (allocated for its whole block).
+    /// </summary>
+    public static (double CharactersPerSecond, long StateBytes) AtContext(LanguageModel model, Vocabulary vocabulary, int context)
+    {
+        if (context < 2) throw new ArgumentException($"the context must be at least 2 characters, got {context}.");
+        int round = Math.Min(context / 2, 256);
+        var random = new SplitMix64(7);
+        var prompt = string.Concat(Enumerable.Range(0, context - round).Select(_ => vocabulary[random.NextInt(vocabulary.Count)]));
+        var generator = new Generator(model, vocabulary, new SamplingOptions { Seed = 1 });
+        generator.Prefill(prompt);
+        var read = new RecurrentState(model.Config, 1);
+        read.CopyStream(0, generator.State);
+        var output = new string[1];
+        double Round()
+        {
+            generator.State.CopyStream(0, read);
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < round; i++) generator.Step(output);
+            return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+        while (Stopwatch.GetTimestamp() < warmUntil) Round();
+        double median = BenchTimer.Median([.. Enumerable.Range(0, 7).Select(_ => Round())]);
+        return (round / median, read.Floats * sizeof(float));
     }
 }

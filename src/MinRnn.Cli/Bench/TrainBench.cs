@@ -14,9 +14,15 @@ namespace MinRnn.Cli.Bench;
 /// </summary>
 internal static class TrainBench
 {
-    /// <summary>One measured configuration.</summary>
+    /// <summary>
+    /// One measured configuration; with a breakdown, each kernel's time per step over further steps timed with
+    /// <see cref="OperationProfile"/> on, and those steps' median time.
+    /// </summary>
     public sealed record Result(string Preset, string Cell, long Parameters, double StepMilliseconds, double TokensPerSecond,
-        double Gflops, double PercentOfPeak, long PeakBytes);
+        double Gflops, double PercentOfPeak, long PeakBytes, Breakdown? Breakdown = null);
+
+    /// <summary>Kernel totals over <paramref name="Steps"/> profiled steps, whose median took <paramref name="StepMilliseconds"/>.</summary>
+    public sealed record Breakdown(int Steps, double StepMilliseconds, IReadOnlyList<OperationProfile.Entry> Operations);
 
     const int Vocabulary = 65;
 
@@ -24,7 +30,8 @@ internal static class TrainBench
     /// Measures every preset with each of <paramref name="cells"/> that its architecture takes (the classic
     /// GRU and LSTM only with the plain architecture).
     /// </summary>
-    public static IEnumerable<Result> Run(IEnumerable<Preset> presets, IEnumerable<RecurrentCell> cells, int threads, int steps, double peakGflops)
+    public static IEnumerable<Result> Run(IEnumerable<Preset> presets, IEnumerable<RecurrentCell> cells, int threads, int steps, double peakGflops,
+        bool breakdown = false)
     {
         Parallelism.Threads = threads;
         var corpus = new CorpusSource(SyntheticCorpus());
@@ -34,21 +41,31 @@ internal static class TrainBench
         {
             var model = LanguageModel.Create(preset.Model with { Cell = cell, VocabularySize = Vocabulary });
             model.Initialize(1);
-            var options = preset.Training with { Steps = steps + 2 };
+            var options = preset.Training with { Steps = 2 * steps + 2 };
             var trainer = new Trainer(model, corpus, options);
-            var seconds = new double[steps + 2];
-            for (int i = 0; i < seconds.Length; i++)
+            double[] Steps(int count) => [.. Enumerable.Range(0, count).Select(_ =>
             {
                 long start = Stopwatch.GetTimestamp();
                 trainer.TrainStep();
-                seconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                return Stopwatch.GetElapsedTime(start).TotalSeconds;
+            })];
+            double step = BenchTimer.Median(Steps(steps + 2)[2..]); // the first two steps allocate and compile
+            Breakdown? profile = null;
+            if (breakdown)
+            {
+                OperationProfile.Enabled = true;
+                try
+                {
+                    double profiled = BenchTimer.Median(Steps(steps));
+                    profile = new Breakdown(steps, profiled * 1e3, OperationProfile.Take());
+                }
+                finally { OperationProfile.Enabled = false; }
             }
-            double step = BenchTimer.Median(seconds[2..]); // the first two steps allocate and compile
             long tokens = (long)options.Batch * options.Context;
             double gflops = (model.TrainingFlopsPerToken + model.AttentionFlopsPerToken(options.Context)) * (double)tokens / step / 1e9;
             string name = preset.Model.Architecture == Architecture.Transformer ? "attention" : cell.DisplayName();
             yield return new Result(preset.Name, name, model.ParameterCount, step * 1e3, tokens / step, gflops,
-                100 * gflops / peakGflops, Trainer.EstimateBytes(model, corpus, options));
+                100 * gflops / peakGflops, Trainer.EstimateBytes(model, corpus, options), profile);
         }
     }
 

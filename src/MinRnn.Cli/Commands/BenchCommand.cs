@@ -13,6 +13,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchGenerateCommand.Create());
         command.Subcommands.Add(BenchScalingCommand.Create());
         command.Subcommands.Add(BenchServeCommand.Create());
+        command.Subcommands.Add(BenchAllReduceCommand.Create());
         return command;
     }
 }

@@ -12,23 +12,35 @@ using MinRnn.Training;
 namespace MinRnn.Cli.Commands;
 
 /// <summary>
-/// <c>minrnn bench generate [--checkpoint FILE] [--threads N] [--characters N]</c>: generation speed for one
+/// <c>minrnn bench generate [--checkpoint FILE | --preset NAME] [--threads N] [--characters N]</c>: generation speed for one
 /// stream on one thread and for 16 batched streams on one and on N threads, and the process's memory after
 /// 1k and after N characters. Each speed is the median of seven timed rounds after a second of warm-up
-/// (long enough for the JIT's tiered compilation to settle).
+/// (long enough for the JIT's tiered compilation to settle). With <c>--context N</c> (repeatable) it measures instead one
+/// stream on one thread with N characters of context, and the state each stream holds there; a preset's transformer is
+/// built with a block of N, so that it attends over all N characters.
 /// </summary>
 internal static class BenchGenerateCommand
 {
     public static Command Create()
     {
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Model to generate with. Default: the seed preset's model (plain minGRU 3 x 384), freshly initialised." };
+        var preset = new Option<string?>("--preset") { Description = "Generate with a freshly initialised model of this preset instead (speed does not depend on the weights)." };
+        var contexts = new Option<int[]>("--context") { Description = "Measure one stream on one thread with this many characters of context (repeatable; at least 2)." };
         var threads = IntOption.InRange("--threads", "Threads for the second 16-stream run. Default: all processors.", Environment.ProcessorCount, 1, 256);
         var characters = IntOption.InRange("--characters", "Characters of the long single-stream run (memory after it is reported).", 1_000_000, 1_000, int.MaxValue);
         var command = new Command("generate", "Characters per second for 1 stream and 16 streams, and memory after 1k and after many characters.");
-        foreach (var option in new Option[] { checkpoint, threads, characters }) command.Options.Add(option);
+        foreach (var option in new Option[] { checkpoint, preset, threads, characters, contexts }) command.Options.Add(option);
         command.SetAction(parsed =>
         {
             int manyThreads = parsed.GetValue(threads);
+            int[] contextLengths = parsed.GetValue(contexts) ?? [];
+            foreach (int context in contextLengths)
+                if (context < 2) throw new UsageException($"--context must be at least 2 characters, got {context}.");
+            if (parsed.GetValue(checkpoint) is not null && parsed.GetValue(preset) is not null)
+                throw new UsageException("give --checkpoint or --preset, not both.");
+            Preset? chosen = null;
+            if (parsed.GetValue(preset) is { } name)
+                chosen = Preset.Find(name) ?? throw new UsageException($"unknown preset '{name}'; choose one of {string.Join(", ", Preset.All.Select(p => p.Name))}.");
             LanguageModel model;
             Vocabulary vocabulary;
             if (parsed.GetValue(checkpoint) is { } path)
@@ -36,11 +48,25 @@ internal static class BenchGenerateCommand
                 var loaded = Checkpoint.Load(path);
                 (model, vocabulary) = (loaded.Model, loaded.RequireVocabulary());
             }
-            else (model, vocabulary) = GenerationBench.SeedModel();
+            else (model, vocabulary) = GenerationBench.FreshModel((chosen ?? Preset.Seed).Model);
             var environment = BenchEnvironment.Capture(manyThreads);
             Console.WriteLine($"date     {environment.Date:yyyy-MM-dd HH:mm} UTC");
             Console.WriteLine($"cpu      {environment.Cpu}, {environment.Simd}");
             Console.WriteLine($"model    {TrainingRun.Describe(model.Config)}, {model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters");
+            if (contextLengths.Length > 0)
+            {
+                Parallelism.Threads = 1;
+                foreach (int context in contextLengths)
+                {
+                    var measured = chosen is not null && model.Config.Architecture == Architecture.Transformer
+                        ? GenerationBench.FreshModel(model.Config with { BlockSize = context }).Model
+                        : model;
+                    var (rate, bytes) = GenerationBench.AtContext(measured, vocabulary, context);
+                    Console.WriteLine($"context {context.ToString("N0", CultureInfo.InvariantCulture)}: 1 stream on 1 thread: " +
+                                      $"{rate.ToString("N0", CultureInfo.InvariantCulture)} characters/s, state per stream {MemoryEstimate.Format(bytes)}");
+                }
+                return 0;
+            }
             string prompt = vocabulary[0].ToString();
             foreach (var (streams, threadCount) in new[] { (1, 1), (16, 1), (16, manyThreads) })
             {

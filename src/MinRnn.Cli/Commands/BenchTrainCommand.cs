@@ -9,7 +9,10 @@ using Spectre.Console;
 
 namespace MinRnn.Cli.Commands;
 
-/// <summary><c>minrnn bench train [--steps N] [--threads N] [--preset NAME]... [--json]</c>: training throughput and MFU of the presets with each cell they take.</summary>
+/// <summary>
+/// <c>minrnn bench train [--steps N] [--threads N] [--preset NAME]... [--breakdown] [--json]</c>: training throughput and MFU
+/// of the presets with each cell they take; with <c>--breakdown</c>, each kernel's time per step and share of the step.
+/// </summary>
 internal static class BenchTrainCommand
 {
     public static Command Create()
@@ -18,8 +21,9 @@ internal static class BenchTrainCommand
         var threads = IntOption.InRange("--threads", "Threads to train with.", Parallelism.Threads, 1, 256);
         var presets = new Option<string[]>("--preset") { Description = "Presets to measure (repeatable). Default: seed and paper.", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
+        var breakdown = new Option<bool>("--breakdown") { Description = "Also time every kernel over as many further steps: time per step, share of the step, GFLOP/s of the products." };
         var command = new Command("train", "Training throughput (characters/s) and model FLOP utilisation of the presets: minGRU and minLSTM, and GRU and LSTM with the plain presets.");
-        foreach (var option in new Option[] { steps, threads, presets, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { steps, threads, presets, breakdown, json }) command.Options.Add(option);
         command.SetAction(parsed =>
         {
             var chosen = (parsed.GetValue(presets) is { Length: > 0 } names ? names : [Preset.Seed.Name, Preset.Paper.Name, Preset.Gpt.Name])
@@ -27,7 +31,7 @@ internal static class BenchTrainCommand
             int n = parsed.GetValue(threads);
             var environment = BenchEnvironment.Capture(n);
             double peak = Enumerable.Range(0, 3).Max(_ => FmaPeak.MeasureGflops(n, TimeSpan.FromMilliseconds(200)));
-            var results = TrainBench.Run(chosen, Enum.GetValues<RecurrentCell>(), n, parsed.GetValue(steps), peak).ToList();
+            var results = TrainBench.Run(chosen, Enum.GetValues<RecurrentCell>(), n, parsed.GetValue(steps), peak, parsed.GetValue(breakdown)).ToList();
             if (parsed.GetValue(json)) WriteJson(environment, peak, results);
             else WriteTable(environment, peak, parsed.GetValue(steps), results);
             return 0;
@@ -46,6 +50,37 @@ internal static class BenchTrainCommand
                 r.TokensPerSecond.ToString("N0", CultureInfo.InvariantCulture), r.Gflops.ToString("F0", CultureInfo.InvariantCulture),
                 $"{r.PercentOfPeak.ToString("F0", CultureInfo.InvariantCulture)}%", MemoryEstimate.Format(r.PeakBytes));
         BenchOutput.Write(table, 160);
+        foreach (var r in results.Where(r => r.Breakdown is not null))
+        {
+            var b = r.Breakdown!;
+            Console.WriteLine();
+            Console.WriteLine($"{r.Preset}, {r.Cell}: kernels per step, over {b.Steps} profiled steps (median step {b.StepMilliseconds:F0} ms)");
+            var kernels = new Table().AddColumns("operation", "calls", "ms", "share", "GFLOP/s");
+            foreach (var row in BreakdownRows(b))
+                kernels.AddRow(row.Name, row.Calls.ToString("F0", CultureInfo.InvariantCulture), row.Milliseconds.ToString("F1", CultureInfo.InvariantCulture),
+                    $"{row.Percent.ToString("F1", CultureInfo.InvariantCulture)}%", row.Gflops is { } g ? g.ToString("F0", CultureInfo.InvariantCulture) : "");
+            BenchOutput.Write(kernels, 160);
+        }
+    }
+
+    /// <summary>One row of a breakdown: per step, a kernel's calls, time, share of the median step and GFLOP/s (products only).</summary>
+    sealed record BreakdownRow(string Name, double Calls, double Milliseconds, double Percent, double? Gflops);
+
+    /// <summary>
+    /// The kernels' rows, largest first, then the rest of the step: the time between kernels (what runs outside them, and
+    /// the difference between the median step and the mean one the totals give).
+    /// </summary>
+    static IEnumerable<BreakdownRow> BreakdownRows(TrainBench.Breakdown b)
+    {
+        double kernels = 0;
+        foreach (var e in b.Operations)
+        {
+            double ms = e.Seconds * 1e3 / b.Steps;
+            kernels += ms;
+            yield return new BreakdownRow(e.Name, (double)e.Calls / b.Steps, ms, 100 * ms / b.StepMilliseconds, e.Flops > 0 ? e.Flops / e.Seconds / 1e9 : null);
+        }
+        double rest = b.StepMilliseconds - kernels;
+        yield return new BreakdownRow("outside the kernels", 0, rest, 100 * rest / b.StepMilliseconds, null);
     }
 
     static void WriteJson(BenchEnvironment env, double peak, IReadOnlyList<TrainBench.Result> results)
@@ -63,6 +98,22 @@ internal static class BenchTrainCommand
             writer.WriteNumber("gflops", r.Gflops);
             writer.WriteNumber("mfu_percent", r.PercentOfPeak);
             writer.WriteNumber("peak_bytes", r.PeakBytes);
+            if (r.Breakdown is { } b)
+            {
+                writer.WriteNumber("profiled_step_ms", b.StepMilliseconds);
+                writer.WriteStartArray("breakdown");
+                foreach (var row in BreakdownRows(b))
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("operation", row.Name);
+                    writer.WriteNumber("calls_per_step", row.Calls);
+                    writer.WriteNumber("ms_per_step", row.Milliseconds);
+                    writer.WriteNumber("share_percent", row.Percent);
+                    if (row.Gflops is { } g) writer.WriteNumber("gflops", g);
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+            }
             writer.WriteEndObject();
         }
         writer.WriteEndArray();

@@ -33,6 +33,9 @@ internal static unsafe class Gemm
     {
         Validate(a.Length, b.Length, c.Length, m, n, k, transposeA, transposeB);
         ValidateBias(bias.Length, n, accumulate);
+        using var _ = OperationProfile.Enabled
+            ? OperationProfile.Measure($"GEMM {m}×{n}×{k}{(transposeA ? " Aᵀ" : "")}{(transposeB ? " Bᵀ" : "")}", 2.0 * m * n * k)
+            : default;
         fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c) fixed (float* pbias = bias)
         {
             float* biasRow = bias.IsEmpty ? null : pbias;

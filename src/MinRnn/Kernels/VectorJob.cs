@@ -26,6 +26,16 @@ internal static class VectorJob
     /// <summary>Runs <paramref name="job"/> over [0, <paramref name="count"/>); <paramref name="costPerItem"/> sizes the work.</summary>
     public static void For<TJob>(int count, long costPerItem, TJob job) where TJob : struct, IVectorJob
     {
+        if (OperationProfile.Enabled)
+        {
+            using var _ = OperationProfile.Measure(OperationProfile.NameOf<TJob>.Value);
+            AtWidth(count, costPerItem, job);
+        }
+        else AtWidth(count, costPerItem, job);
+    }
+
+    static void AtWidth<TJob>(int count, long costPerItem, TJob job) where TJob : struct, IVectorJob
+    {
         switch (Simd.Width)
         {
             case SimdWidth.Bits512: For<TJob, Simd512, Vector512<float>>(count, costPerItem, job); break;

@@ -110,10 +110,12 @@ internal static unsafe class CausalAttention
 
     /// <summary>
     /// One generation step with a key/value cache: y [batch, dim] for one new query per sequence,
-    /// q [batch, dim], attending the first <paramref name="length"/> rows of keys and values
-    /// [batch, capacity, dim] (the new token's own key and value already at row length - 1). No
-    /// dropout. The result is bit for bit <see cref="Forward"/>'s row length - 1 on the same
-    /// prefix: the same blocks of <see cref="KeyBlock"/> keys and the same chain of operations per value.
+    /// q [batch, dim], attending the first <paramref name="length"/> positions of the cache (the new token's own key and
+    /// value already at position length - 1). The keys are kept transposed, keys [batch, dim, KeyCacheStride(capacity)]
+    /// (column j of row c is key j's component c), so that a step reads them as the score products want them and nothing is
+    /// transposed per step; values are rows [batch, capacity, dim]. No dropout. The result is bit for bit
+    /// <see cref="Forward"/>'s row length - 1 on the same prefix: the same blocks of <see cref="KeyBlock"/> keys and the
+    /// same chain of operations per value.
     /// </summary>
     /// <exception cref="ArgumentException">A size is not positive, heads does not divide dim, length
     /// exceeds capacity, a buffer's length does not match its shape, or y overlaps an input.</exception>
@@ -125,7 +127,7 @@ internal static unsafe class CausalAttention
         CheckHeads(op, heads, dim);
         if (length > capacity) throw new ArgumentException($"{op}: length {length} exceeds the cache capacity {capacity}.");
         Check.Length(op, "q", q.Length, batch, dim);
-        Check.Length(op, "keys", keys.Length, batch, capacity, dim);
+        Check.Length(op, "keys", keys.Length, batch, dim, KeyCacheStride(capacity));
         Check.Length(op, "values", values.Length, batch, capacity, dim);
         Check.Length(op, "y", y.Length, batch, dim);
         Check.Disjoint(op, "q", q, "y", y);
@@ -134,6 +136,12 @@ internal static unsafe class CausalAttention
         fixed (float* pq = q) fixed (float* k = keys) fixed (float* v = values) fixed (float* py = y)
             VectorJob.For(batch * heads, 4L * length * (dim / heads), new DecodeJob(pq, k, v, py, heads, dim, length, capacity));
     }
+
+    /// <summary>
+    /// Floats between a transposed key cache's rows for <paramref name="capacity"/> positions: room for the widest vector's
+    /// padding, staggered (see <see cref="Staggered"/>) so that the rows' loads do not alias.
+    /// </summary>
+    public static int KeyCacheStride(int capacity) => Staggered(RoundUp(capacity, 16));
 
     /// <summary>
     /// The counter of attention weight (b, h, i, j) in the dropout stream: its offset in nanoGPT's att
@@ -577,21 +585,19 @@ internal static unsafe class CausalAttention
     {
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
-            int size = dim / heads, w = TOps.Count, padded = RoundUp(length, w), stride = Staggered(padded);
-            float[] scratch = Scratch.Get(ref headScratch, size * stride + padded + 2 * RoundUp(size, w));
+            int size = dim / heads, w = TOps.Count, padded = RoundUp(length, w), stride = KeyCacheStride(capacity);
+            float[] scratch = Scratch.Get(ref headScratch, padded + 2 * RoundUp(size, w));
             fixed (float* s = scratch)
             {
-                float* keysT = s, scores = keysT + (long)size * stride, query = scores + padded, output = query + RoundUp(size, w);
+                float* scores = s, query = scores + padded, output = query + RoundUp(size, w);
                 float scale = 1f / MathF.Sqrt(size);
-                bool vectorised = Transpose8x8.Vectorised;
                 for (int item = start; item < end; item++)
                 {
                     int b = item / heads, h = item % heads;
-                    long offset = (long)b * capacity * dim + h * size;
                     for (int c = 0; c < size; c++) query[c] = q[(long)b * dim + h * size + c] * scale;
-                    PackTransposed(keys + offset, dim, length, size, padded, keysT, stride, vectorised);
-                    Scores<TOps, TV>(keysT, stride, padded, query, size, scores);
-                    DecodeHead<TOps, TV>(scores, values + offset, output, y + (long)b * dim + h * size, length, size, dim);
+                    // Past length the padding columns hold zeros or stale keys: their scores are computed and never read.
+                    Scores<TOps, TV>(keys + ((long)b * dim + h * size) * stride, stride, padded, query, size, scores);
+                    DecodeHead<TOps, TV>(scores, values + (long)b * capacity * dim + h * size, output, y + (long)b * dim + h * size, length, size, dim);
                 }
             }
         }
@@ -635,20 +641,37 @@ internal static unsafe class CausalAttention
         {
             int keyCount = Math.Min(KeyBlock, length - j0);
             float* s = scores + j0;
-            float max = float.NegativeInfinity;
-            for (int k = 0; k < keyCount; k++) max = SimdScalar.Max(max, s[k]);
+            float max = BlockMax<TOps, TV>(s, keyCount);
             float mNew = SimdScalar.Max(m, max), alpha = SimdScalar.Exp(m - mNew), sum = 0f;
-            for (int k = 0; k < keyCount; k++)
-            {
-                s[k] = SimdScalar.Exp(s[k] - mNew);
-                sum += s[k];
-            }
+            // The same exponential at every width; the sum keeps Forward's order, one key after another.
+            int k = 0;
+            for (TV shift = TOps.Broadcast(mNew); k + TOps.Count <= keyCount; k += TOps.Count)
+                TOps.Store(s + k, TOps.Exp(TOps.Sub(TOps.Load(s + k), shift)));
+            for (; k < keyCount; k++) s[k] = SimdScalar.Exp(s[k] - mNew);
+            for (k = 0; k < keyCount; k++) sum += s[k];
             l = l * alpha + sum;
             m = mNew;
             WeightedSum<TOps, TV>(output, values + j0 * dim, dim, s, keyCount, alpha, size);
         }
         float inverse = 1f / l;
         for (int c = 0; c < size; c++) y[c] = output[c] * inverse;
+    }
+
+    /// <summary>max_k scores[k] for k &lt; count (the order does not change a maximum).</summary>
+    static float BlockMax<TOps, TV>(float* scores, int count) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        float max = float.NegativeInfinity;
+        int k = 0;
+        if (count >= TOps.Count)
+        {
+            TV lanes = TOps.Load(scores);
+            for (k = TOps.Count; k + TOps.Count <= count; k += TOps.Count) lanes = TOps.Max(lanes, TOps.Load(scores + k));
+            float* spill = stackalloc float[TOps.Count];
+            TOps.Store(spill, lanes);
+            for (int lane = 0; lane < TOps.Count; lane++) max = SimdScalar.Max(max, spill[lane]);
+        }
+        for (; k < count; k++) max = SimdScalar.Max(max, scores[k]);
+        return max;
     }
 
     /// <summary>

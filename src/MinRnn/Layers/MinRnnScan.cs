@@ -97,6 +97,9 @@ internal static unsafe class MinRnnScan
     static bool Rows<TGate, TOps, TV>(Job job, ScanAlgorithm? algorithm)
         where TGate : struct, IMinRnnGate where TOps : struct, ISimd<TV> where TV : struct
     {
+        using var _ = OperationProfile.Enabled
+            ? OperationProfile.Measure($"MinRnnScan.{typeof(TGate).Name} {(algorithm is { } a ? $"forward, {a}" : "backward")}")
+            : default;
         int nonFinite = 0;
         int vectorEnd = job.Hidden - job.Hidden % TOps.Count;
         Action<int, int> rows = (b0, b1) =>

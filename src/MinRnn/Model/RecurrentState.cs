@@ -18,9 +18,10 @@ internal sealed class RecurrentState
         Config = config;
         Batch = batch;
         bool transformer = config.Architecture == Architecture.Transformer;
-        int cache = transformer ? batch * config.BlockSize * config.Dim : 0;
-        Keys = Enumerable.Range(0, config.Layers).Select(_ => new float[cache]).ToArray();
-        Values = Enumerable.Range(0, config.Layers).Select(_ => new float[cache]).ToArray();
+        int keys = transformer ? batch * config.Dim * CausalAttention.KeyCacheStride(config.BlockSize) : 0;
+        int values = transformer ? batch * config.BlockSize * config.Dim : 0;
+        Keys = Enumerable.Range(0, config.Layers).Select(_ => new float[keys]).ToArray();
+        Values = Enumerable.Range(0, config.Layers).Select(_ => new float[values]).ToArray();
         Lengths = new int[batch];
         Tokens = new int[transformer ? batch * config.BlockSize : 0];
         Hidden = Enumerable.Range(0, config.Layers).Select(_ => new float[transformer ? 0 : batch * config.Hidden]).ToArray();
@@ -45,7 +46,10 @@ internal sealed class RecurrentState
     /// <summary>Per layer, the conv's last K - 1 inputs [batch, K - 1, D], oldest first (empty without a conv).</summary>
     public float[][] ConvHistory { get; }
 
-    /// <summary>The transformer's cache, per layer: the keys [batch, C, D] of the positions each stream holds (empty for the recurrent models).</summary>
+    /// <summary>
+    /// The transformer's cache, per layer: the keys of the positions each stream holds, transposed, [batch, D, stride] with
+    /// stride <see cref="CausalAttention.KeyCacheStride"/>(C) (empty for the recurrent models).
+    /// </summary>
     public float[][] Keys { get; }
 
     /// <summary>The transformer's cache, per layer: the values [batch, C, D].</summary>

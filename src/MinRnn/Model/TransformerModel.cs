@@ -220,9 +220,10 @@ internal sealed class TransformerModel : LanguageModel
             var block = blocks[i];
             LayerNorm.Forward(h, block.Norm1.Value, rowNorm.AsSpan(0, d), rowStats.AsSpan(0, 1), rowStats.AsSpan(1, 1), 1, d);
             Project(rowNorm.AsSpan(0, d), block.Attention, null, rowQkv.AsSpan(0, 3 * d), 1);
-            var keys = state.Keys[i].AsSpan(b * c * d, c * d);
+            int stride = CausalAttention.KeyCacheStride(c);
+            var keys = state.Keys[i].AsSpan(b * d * stride, d * stride);
             var values = state.Values[i].AsSpan(b * c * d, c * d);
-            rowQkv.AsSpan(d, d).CopyTo(keys.Slice(position * d, d));
+            for (int column = 0; column < d; column++) keys[column * stride + position] = rowQkv[d + column];
             rowQkv.AsSpan(2 * d, d).CopyTo(values.Slice(position * d, d));
             CausalAttention.Decode(rowQkv.AsSpan(0, d), keys, values, rowAttended.AsSpan(0, d), 1, Config.Heads, d, position + 1, c);
             Project(rowAttended.AsSpan(0, d), block.AttentionOut, null, rowBranch.AsSpan(0, d), 1);

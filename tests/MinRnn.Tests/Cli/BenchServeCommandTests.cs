@@ -37,8 +37,10 @@ public sealed class BenchServeCommandTests : IDisposable
         foreach (var r in results)
         {
             Assert.True(r.GetProperty("runs").GetInt32() >= 3);
-            foreach (string figure in new[] { "characters_per_s", "characters_per_s_per_client", "first_character_p50_ms", "first_character_p99_ms", "gap_p50_ms", "gap_p99_ms" })
+            foreach (string figure in new[] { "characters_per_s", "characters_per_s_per_client", "first_character_p50_ms", "first_character_p99_ms" })
                 Assert.True(r.GetProperty(figure).GetDouble() > 0, $"{figure} at {r.GetProperty("clients")} clients");
+            // This tiny model may send a whole response in its first event, and then no character waited after another.
+            Assert.True(r.GetProperty("gap_p50_ms").GetDouble() >= 0);
             Assert.True(r.GetProperty("first_character_p99_ms").GetDouble() >= r.GetProperty("first_character_p50_ms").GetDouble());
             Assert.True(r.GetProperty("gap_p99_ms").GetDouble() >= r.GetProperty("gap_p50_ms").GetDouble());
         }

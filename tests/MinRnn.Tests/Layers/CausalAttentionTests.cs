@@ -119,11 +119,13 @@ public class CausalAttentionTests
         using var _ = Simd.Force(width);
         int batch = 2, time = 70, heads = 3, dim = 15, capacity = 75;
         var qkv = TestData.Uniform(batch * time * 3 * dim, 4, 2f);
-        var keys = new float[batch * capacity * dim]; var values = new float[keys.Length];
+        int stride = CausalAttention.KeyCacheStride(capacity);
+        // Stale keys past the positions read must not matter: the cache starts full of noise.
+        var keys = TestData.Uniform(batch * dim * stride, 9, 2f); var values = TestData.Uniform(batch * capacity * dim, 10, 2f);
         for (int b = 0; b < batch; b++)
         for (int t = 0; t < time; t++)
         {
-            qkv.AsSpan((b * time + t) * 3 * dim + dim, dim).CopyTo(keys.AsSpan((b * capacity + t) * dim));
+            for (int c = 0; c < dim; c++) keys[(b * dim + c) * stride + t] = qkv[(b * time + t) * 3 * dim + dim + c];
             qkv.AsSpan((b * time + t) * 3 * dim + 2 * dim, dim).CopyTo(values.AsSpan((b * capacity + t) * dim));
         }
         for (int length = 1; length <= time; length++)
@@ -190,11 +192,12 @@ public class CausalAttentionTests
         Refused(() => CausalAttention.Backward(qkv, y, lse, y.AsSpan(1), dQkv, batch, time, heads, dim), "dy has 23 elements");
         Refused(() => CausalAttention.Backward(qkv, y, lse, y, dQkv, batch, time, 3, dim), "heads (3) must divide dim (4)");
 
-        var q = new float[batch * dim]; var cache = new float[batch * 5 * dim]; var decoded = new float[batch * dim];
-        Refused(() => CausalAttention.Decode(q, cache, cache, decoded, batch, heads, dim, 6, 5), "CausalAttention.Decode: length 6 exceeds the cache capacity 5");
-        Refused(() => CausalAttention.Decode(q, cache, cache, decoded, batch, heads, dim, 0, 5), "length must be positive");
-        Refused(() => CausalAttention.Decode(q, cache.AsSpan(1), cache, decoded, batch, heads, dim, 3, 5), "keys has 39 elements, expected [2, 5, 4]");
-        Refused(() => CausalAttention.Decode(q, cache, cache, decoded, batch, 3, dim, 3, 5), "heads (3) must divide dim (4)");
+        var q = new float[batch * dim]; var keys = new float[batch * dim * 16]; var values = new float[batch * 5 * dim]; var decoded = new float[batch * dim];
+        Refused(() => CausalAttention.Decode(q, keys, values, decoded, batch, heads, dim, 6, 5), "CausalAttention.Decode: length 6 exceeds the cache capacity 5");
+        Refused(() => CausalAttention.Decode(q, keys, values, decoded, batch, heads, dim, 0, 5), "length must be positive");
+        Refused(() => CausalAttention.Decode(q, keys.AsSpan(1), values, decoded, batch, heads, dim, 3, 5), "keys has 127 elements, expected [2, 4, 16]");
+        Refused(() => CausalAttention.Decode(q, keys, values.AsSpan(1), decoded, batch, heads, dim, 3, 5), "values has 39 elements, expected [2, 5, 4]");
+        Refused(() => CausalAttention.Decode(q, keys, values, decoded, batch, 3, dim, 3, 5), "heads (3) must divide dim (4)");
     }
 
     static Expected Reference(int batch, int time, int heads, int dim, float dropout) =>

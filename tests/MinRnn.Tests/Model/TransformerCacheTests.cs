@@ -1,3 +1,4 @@
+using MinRnn.Layers;
 using MinRnn.Model;
 
 namespace MinRnn.Tests.Model;
@@ -62,6 +63,7 @@ public class TransformerCacheTests
             TestData.AssertClose(cropped.AsSpan((Block - 1) * V, V), step, 1e-4, 1e-5, $"position {t}");
             Assert.Equal(Block, state.Lengths[0]);
         }
-        Assert.Equal(2L * 2 * Block * 12, state.Floats); // keys and values of 2 layers: bounded by the block
+        // Keys (transposed, rows padded to the cache stride) and values of 2 layers: bounded by the block.
+        Assert.Equal(2L * 12 * (CausalAttention.KeyCacheStride(Block) + Block), state.Floats);
     }
 }
