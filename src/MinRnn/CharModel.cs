@@ -21,7 +21,7 @@ namespace MinRnn;
 /// </remarks>
 public sealed class CharModel
 {
-    const string ContextKey = "context", StepKey = "step", ValidationLossKey = "val_loss";
+    const string ContextKey = "context", StepKey = "step", ValidationLossKey = "val_loss", ValidationAccuracyKey = "val_accuracy";
 
     readonly LanguageModel model;
     readonly Vocabulary vocabulary;
@@ -37,13 +37,15 @@ public sealed class CharModel
 
     /// <summary>Reads a checkpoint written by <see cref="Save"/> or by <c>minrnn train</c>.</summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">The file is not a MinRnn checkpoint, is damaged, or comes from a newer
-    /// format; the message is one line naming the file and the problem.</exception>
-    public static CharModel Load(string path)
-    {
-        var checkpoint = Checkpoint.Load(path);
-        return new CharModel(checkpoint.Model, checkpoint.Vocabulary, checkpoint.Metadata);
-    }
+    /// <exception cref="InvalidDataException">The file is not a MinRnn checkpoint, is damaged, comes from a newer format, or
+    /// holds a model of a task (such as <see cref="SelectiveCopyTask"/>), which reads token ids rather than characters; the
+    /// message is one line naming the file and the problem.</exception>
+    public static CharModel Load(string path) => FromCheckpoint(Checkpoint.Load(path));
+
+    /// <summary>The character model a loaded checkpoint holds.</summary>
+    /// <exception cref="InvalidDataException">It holds a task's model, which reads no characters.</exception>
+    internal static CharModel FromCheckpoint(Checkpoint checkpoint) =>
+        new(checkpoint.Model, checkpoint.RequireVocabulary(), checkpoint.Metadata);
 
     /// <summary>
     /// A new model of shape <paramref name="config"/> over the characters of <paramref name="text"/> (its vocabulary:
@@ -87,7 +89,7 @@ public sealed class CharModel
 
     /// <summary>
     /// The metadata <see cref="Save"/> writes: the format tag, the configuration, the vocabulary and, once known, the step,
-    /// context and validation loss (for a loaded model, every entry of its file).
+    /// context, validation loss and accuracy (for a loaded model, every entry of its file).
     /// </summary>
     public IReadOnlyDictionary<string, string> Metadata
     {
@@ -167,6 +169,8 @@ public sealed class CharModel
                 {
                     metadata[StepKey] = trainer.BestStep.ToString(CultureInfo.InvariantCulture);
                     metadata[ValidationLossKey] = trainer.BestValidationLoss.ToString("R", CultureInfo.InvariantCulture);
+                    // As minrnn train writes them: the accuracy of the best evaluation beside its loss.
+                    metadata[ValidationAccuracyKey] = trainer.BestValidationAccuracy.ToString("R", CultureInfo.InvariantCulture);
                     metadata[ContextKey] = options.Context.ToString(CultureInfo.InvariantCulture);
                 }
             }
@@ -207,9 +211,9 @@ public sealed class CharModel
         var windows = new ValidationWindows(corpus.Validation, windowLength);
         lock (gate)
         {
-            double loss = Evaluator.ValidationLoss(model, windows, batch);
+            var score = Evaluator.Validate(model, windows, batch);
             double? streaming = model.CarriesState ? Evaluator.StreamingLoss(model, corpus.Validation) : null;
-            return new EvaluationResult(loss, streaming, windowLength, windows.Count, windows.Positions);
+            return new EvaluationResult(score.Loss, streaming, windowLength, windows.Count, windows.Positions, score.Accuracy);
         }
     }
 

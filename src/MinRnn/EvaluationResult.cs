@@ -7,7 +7,8 @@ namespace MinRnn;
 /// <param name="Context">The window length.</param>
 /// <param name="Windows">How many windows the validation split holds.</param>
 /// <param name="Positions">How many characters were predicted.</param>
-public sealed record EvaluationResult(double ValidationLoss, double? StreamingLoss, int Context, int Windows, long Positions)
+/// <param name="ValidationAccuracy">The share of those characters that were the model's most likely one, in [0, 1].</param>
+public sealed record EvaluationResult(double ValidationLoss, double? StreamingLoss, int Context, int Windows, long Positions, double ValidationAccuracy)
 {
     /// <summary><see cref="ValidationLoss"/> in bits per character: loss / ln 2.</summary>
     public double BitsPerCharacter => ValidationLoss / Math.Log(2);

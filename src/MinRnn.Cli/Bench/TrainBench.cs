@@ -34,7 +34,7 @@ internal static class TrainBench
         bool breakdown = false)
     {
         Parallelism.Threads = threads;
-        var corpus = SyntheticCorpus();
+        var corpus = new CorpusSource(SyntheticCorpus());
         foreach (var preset in presets)
         foreach (var cell in preset.Model.Architecture is Architecture.Transformer or Architecture.Mamba ? [preset.Model.Cell]
                      : cells.Where(c => c.IsMinimal() || preset.Model.Architecture == Architecture.Plain))
@@ -70,7 +70,7 @@ internal static class TrainBench
                 _ => cell.DisplayName(),
             };
             yield return new Result(preset.Name, name, model.ParameterCount, step * 1e3, tokens / step, gflops,
-                100 * gflops / peakGflops, Trainer.EstimateBytes(model, options), profile);
+                100 * gflops / peakGflops, Trainer.EstimateBytes(model, corpus, options), profile);
         }
     }
 

@@ -46,7 +46,7 @@ internal static class BenchGenerateCommand
             if (parsed.GetValue(checkpoint) is { } path)
             {
                 var loaded = Checkpoint.Load(path);
-                (model, vocabulary) = (loaded.Model, loaded.Vocabulary);
+                (model, vocabulary) = (loaded.Model, loaded.RequireVocabulary());
             }
             else (model, vocabulary) = GenerationBench.FreshModel((chosen ?? Preset.Seed).Model);
             var environment = BenchEnvironment.Capture(manyThreads);

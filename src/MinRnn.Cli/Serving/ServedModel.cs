@@ -11,7 +11,7 @@ internal sealed class ServedModel
         Name = name;
         Path = path;
         Model = checkpoint.Model;
-        Vocabulary = checkpoint.Vocabulary;
+        Vocabulary = checkpoint.RequireVocabulary();
         Metadata = checkpoint.Metadata;
         Weights = Model.PackForSteps();
         string curve = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, "loss.png");

@@ -5,7 +5,8 @@ namespace MinRnn.Cli.Training;
 
 /// <summary>
 /// Draws a run's loss curves to a PNG: the training loss (faint, with a smoothed line over it), the validation loss
-/// (bold, one marker per evaluation) and a dashed line at the best validation loss, against the step.
+/// (bold, one marker per evaluation) and a dashed line at the best evaluation's loss, against the step; and, on a
+/// second axis at the right, the validation accuracy when the evaluations measured it.
 /// </summary>
 internal static class LossPlot
 {
@@ -17,6 +18,8 @@ internal static class LossPlot
     // Matplotlib's first two colours: the familiar blue for training, orange for validation.
     static readonly Color TrainColor = Color.FromHex("#1f77b4");
     static readonly Color ValidationColor = Color.FromHex("#ff7f0e");
+    // Matplotlib's third: green, for the accuracy.
+    static readonly Color AccuracyColor = Color.FromHex("#2ca02c");
 
     /// <summary>
     /// Renders <paramref name="history"/> and replaces the PNG at <paramref name="path"/> atomically, so that a viewer
@@ -61,11 +64,25 @@ internal static class LossPlot
             validation.LineWidth = 3;
             validation.MarkerSize = 8;
             validation.LegendText = "validation";
-            var best = eval.MinBy(p => p.Loss)!;
-            var line = plot.Add.HorizontalLine(best.Loss, 1.5f, ValidationColor, LinePattern.Dashed);
-            line.LegendText = $"best validation {best.Loss:F4} @ {best.Step}";
+            var best = eval[^1];
+            var line = plot.Add.HorizontalLine(best.BestLoss, 1.5f, ValidationColor, LinePattern.Dashed);
+            line.LegendText = $"best validation {best.BestLoss:F4} @ {best.BestStep}";
         }
-        if (train.Length + eval.Length > 0) plot.ShowLegend(Alignment.UpperRight);
+        var measured = eval.Where(p => double.IsFinite(p.Accuracy)).ToArray();
+        if (measured.Length > 0)
+        {
+            var accuracy = plot.Add.Scatter(measured.Select(p => (double)p.Step).ToArray(), measured.Select(p => 100 * p.Accuracy).ToArray(), AccuracyColor);
+            accuracy.LineWidth = 2;
+            accuracy.MarkerSize = 6;
+            accuracy.LegendText = $"validation accuracy (right), best {100 * measured[^1].BestAccuracy:F2}%";
+            accuracy.Axes.YAxis = plot.Axes.Right;
+            plot.Axes.Right.Label.Text = "accuracy (%)";
+            plot.Axes.Right.Min = 0;
+            plot.Axes.Right.Max = 100;
+        }
+        // Inside, the legend would hide the accuracy, which ends high on the right: then it goes under the plot.
+        if (measured.Length > 0) plot.ShowLegend(Edge.Bottom);
+        else if (train.Length + eval.Length > 0) plot.ShowLegend(Alignment.UpperRight);
         if (LossRange(trainLoss, smoothed, evalLoss) is var (bottom, top)) plot.Axes.SetLimitsY(bottom, top);
 
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);

@@ -10,8 +10,9 @@ namespace MinRnn.Cli.Training;
 /// format JSON prescribes; NaN and infinities, which JSON lacks, as <c>null</c>):
 /// <code>
 /// {"kind":"train","step":120,"train_loss":1.8234,"lr":0.00095,"grad_norm":0.61,"tokens_per_s":41230.5,"elapsed_s":72.125}
-/// {"kind":"eval","step":100,"val_loss":1.9012,"val_bpc":2.7429,"best_val_loss":1.9012,"best_step":100,"elapsed_s":61.2}
+/// {"kind":"eval","step":100,"val_loss":1.9012,"val_bpc":2.7429,"best_val_loss":1.9012,"best_step":100,"elapsed_s":61.2,"val_accuracy":0.4521,"best_val_accuracy":0.4521}
 /// </code>
+/// The accuracies came later than the other fields: a line without them reads as NaN.
 /// Train lines are buffered and reach the file at the next evaluation (or <see cref="Dispose"/>), so a crash loses at
 /// most the train lines since the last evaluation. Not thread-safe: call it from the training loop.
 /// </summary>
@@ -25,7 +26,8 @@ internal sealed class MetricsLog : IDisposable
 
     const string Kind = "kind", Step = "step", TrainLoss = "train_loss", LearningRate = "lr", GradientNorm = "grad_norm",
         TokensPerSecond = "tokens_per_s", Elapsed = "elapsed_s", ValLoss = "val_loss", ValBpc = "val_bpc",
-        BestValLoss = "best_val_loss", BestStep = "best_step", TrainKind = "train", EvalKind = "eval";
+        BestValLoss = "best_val_loss", BestStep = "best_step", ValAccuracy = "val_accuracy", BestValAccuracy = "best_val_accuracy",
+        TrainKind = "train", EvalKind = "eval";
 
     readonly int logEvery;
     readonly FileStream file;
@@ -84,7 +86,7 @@ internal sealed class MetricsLog : IDisposable
     public void Write(EvalReport report, TimeSpan elapsed)
     {
         var point = new EvalPoint(report.Step, report.ValidationLoss, report.BitsPerCharacter, report.BestValidationLoss,
-            report.BestStep, Seconds(elapsed));
+            report.BestStep, Seconds(elapsed), report.ValidationAccuracy, report.BestValidationAccuracy);
         WriteLine(w =>
         {
             w.WriteString(Kind, EvalKind);
@@ -94,6 +96,8 @@ internal sealed class MetricsLog : IDisposable
             WriteNumber(w, BestValLoss, point.BestLoss);
             w.WriteNumber(BestStep, point.BestStep);
             WriteNumber(w, Elapsed, point.ElapsedSeconds);
+            WriteNumber(w, ValAccuracy, point.Accuracy);
+            WriteNumber(w, BestValAccuracy, point.BestAccuracy);
         });
         History.Add(point);
         // Evaluations are rare and are what a person (or a resumed run's plot) reads the file for.
@@ -180,7 +184,7 @@ internal sealed class MetricsLog : IDisposable
             TrainKind => new TrainPoint(step, Number(root, TrainLoss), Number(root, LearningRate), Number(root, GradientNorm),
                 Number(root, TokensPerSecond), Number(root, Elapsed)),
             EvalKind => new EvalPoint(step, Number(root, ValLoss), Number(root, ValBpc), Number(root, BestValLoss),
-                root.GetProperty(BestStep).GetInt32(), Number(root, Elapsed)),
+                root.GetProperty(BestStep).GetInt32(), Number(root, Elapsed), OptionalNumber(root, ValAccuracy), OptionalNumber(root, BestValAccuracy)),
             _ => null,
         };
         return (step, point);
@@ -209,6 +213,9 @@ internal sealed class MetricsLog : IDisposable
         var element = root.GetProperty(name);
         return element.ValueKind == JsonValueKind.Null ? double.NaN : element.GetDouble();
     }
+
+    /// <summary>A field that older lines lack: NaN when absent, as when null.</summary>
+    static double OptionalNumber(JsonElement root, string name) => root.TryGetProperty(name, out _) ? Number(root, name) : double.NaN;
 
     static double Seconds(TimeSpan elapsed) => Math.Round(elapsed.TotalSeconds, 3);
 }

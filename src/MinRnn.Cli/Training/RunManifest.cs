@@ -8,10 +8,12 @@ namespace MinRnn.Cli.Training;
 
 /// <summary>
 /// run.json in a training run's directory: the preset, the model configuration, the training
-/// options and the data it was started with. A new run refuses a directory that has one; --resume
-/// reads it back and insists that the data and the configuration have not changed.
+/// options, the data it was started with (a text's path and SHA-256, or a task) and the validation figure that picks
+/// its best checkpoint. A new run refuses a directory that has one; --resume reads it back and insists that the data
+/// and the configuration have not changed.
 /// </summary>
-internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOptions Training, string DataSource, string DataSha256)
+internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOptions Training, string DataSource, string DataSha256,
+    SelectiveCopyTask? Task = null)
 {
     public const string FileName = "run.json";
 
@@ -28,10 +30,16 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
         writer.WriteString("preset", Preset);
         WriteObject(writer, "model", Model.ToMetadata());
         WriteObject(writer, "training", TrainingEntries(Training));
-        writer.WriteStartObject("data");
-        writer.WriteString("source", DataSource);
-        writer.WriteString("sha256", DataSha256);
-        writer.WriteEndObject();
+        if (Task is { } task) WriteObject(writer, "task", TaskEntries(task));
+        else
+        {
+            writer.WriteStartObject("data");
+            writer.WriteString("source", DataSource);
+            writer.WriteString("sha256", DataSha256);
+            writer.WriteEndObject();
+        }
+        // For the reader: what picks best.safetensors (a task's most accurate evaluation, a text's lowest loss).
+        writer.WriteString("best_by", Task is null ? "val_loss" : "val_accuracy");
         writer.WriteEndObject();
     });
 
@@ -55,14 +63,23 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
             double OptionalReal(string key) => t.ContainsKey(key) ? Real(key) : 0;
             var training = new TrainingOptions
             {
-                Batch = Int("batch"), Context = Int("context"), Steps = Int("steps"), LearningRate = Real("lr"),
+                Batch = Int("batch"), GradientAccumulation = t.ContainsKey("grad_accum") ? Int("grad_accum") : 1, Context = Int("context"),
+                Steps = Int("steps"), LearningRate = Real("lr"),
                 MinLearningRate = Real("min_lr"), WarmupSteps = Int("warmup"), DecaySteps = Optional("decay_steps"),
                 Patience = Optional("patience"), WeightDecay = Real("weight_decay"), Beta2 = t.ContainsKey("beta2") ? Real("beta2") : 0.999,
                 Clip = Real("clip"), EmaDecay = OptionalReal("ema"), EvalEvery = Int("eval_every"), Seed = ulong.Parse(Get("seed"), CultureInfo.InvariantCulture),
             };
+            string preset = root.GetProperty("preset").GetString()!;
+            if (root.TryGetProperty("task", out var taskElement))
+            {
+                var task = Strings(taskElement);
+                int TaskInt(string key) => int.Parse(task.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"no task.{key}"), CultureInfo.InvariantCulture);
+                if (task.GetValueOrDefault("name") != SelectiveCopyTask.TaskName) throw new InvalidDataException($"unknown task \"{task.GetValueOrDefault("name")}\"");
+                return new RunManifest(preset, model, training, "", "",
+                    new SelectiveCopyTask(TaskInt("length"), TaskInt("tokens"), TaskInt("vocab"), TaskInt("validation")));
+            }
             var data = root.GetProperty("data");
-            return new RunManifest(root.GetProperty("preset").GetString()!, model, training,
-                data.GetProperty("source").GetString()!, data.GetProperty("sha256").GetString()!);
+            return new RunManifest(preset, model, training, data.GetProperty("source").GetString()!, data.GetProperty("sha256").GetString()!);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException
                                       or OverflowException or InvalidDataException)
@@ -92,13 +109,21 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
         var all = new Dictionary<string, string>();
         foreach (var (k, v) in m.Model.ToMetadata()) all["model." + k] = v;
         foreach (var (k, v) in TrainingEntries(m.Training)) all["training." + k] = v;
-        all["data.sha256"] = m.DataSha256;
+        if (m.Task is { } task)
+            foreach (var (k, v) in TaskEntries(task)) all["task." + k] = v;
+        else all["data.sha256"] = m.DataSha256;
         return all;
     }
 
+    static Dictionary<string, string> TaskEntries(SelectiveCopyTask task) => new()
+    {
+        ["name"] = SelectiveCopyTask.TaskName, ["length"] = Invariant(task.Length), ["tokens"] = Invariant(task.Tokens),
+        ["vocab"] = Invariant(task.VocabularySize), ["validation"] = Invariant(task.ValidationSequences),
+    };
+
     static Dictionary<string, string> TrainingEntries(TrainingOptions t) => new()
     {
-        ["batch"] = Invariant(t.Batch), ["context"] = Invariant(t.Context), ["steps"] = Invariant(t.Steps),
+        ["batch"] = Invariant(t.Batch), ["grad_accum"] = Invariant(t.GradientAccumulation), ["context"] = Invariant(t.Context), ["steps"] = Invariant(t.Steps),
         ["lr"] = Invariant(t.LearningRate), ["min_lr"] = Invariant(t.MinLearningRate), ["warmup"] = Invariant(t.WarmupSteps),
         ["decay_steps"] = Invariant(t.DecaySteps), ["patience"] = Invariant(t.Patience),
         ["weight_decay"] = Invariant(t.WeightDecay), ["beta2"] = Invariant(t.Beta2), ["clip"] = Invariant(t.Clip), ["ema"] = Invariant(t.EmaDecay), ["eval_every"] = Invariant(t.EvalEvery),

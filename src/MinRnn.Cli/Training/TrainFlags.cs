@@ -17,7 +17,13 @@ internal sealed record TrainFlags
     public float? Dropout { get; init; }
     public int? Heads { get; init; }
     public int? State { get; init; }
+    public string? Task { get; init; }
+    public int? CopyLength { get; init; }
+    public int? CopyTokens { get; init; }
+    public int? CopyVocab { get; init; }
+    public int? CopyValidation { get; init; }
     public int? Batch { get; init; }
+    public int? GradAccum { get; init; }
     public int? Context { get; init; }
     public int? Steps { get; init; }
     public double? LearningRate { get; init; }
@@ -50,12 +56,37 @@ internal sealed record TrainFlags
         Heads = Heads ?? baseline.Heads,
     };
 
+    /// <summary>
+    /// The task with the given flags applied over <paramref name="baseline"/> (a preset's or a run's): --task
+    /// selective-copy starts from the paper's task when there is none; null when there is no task at all.
+    /// </summary>
+    /// <exception cref="UsageException">A --copy-* flag is given without a task.</exception>
+    public SelectiveCopyTask? Apply(SelectiveCopyTask? baseline)
+    {
+        var task = baseline ?? (Task is not null ? new SelectiveCopyTask() : null);
+        if (task is null)
+        {
+            if (new[] { ("--copy-length", CopyLength), ("--copy-tokens", CopyTokens), ("--copy-vocab", CopyVocab), ("--copy-validation", CopyValidation) }
+                    .FirstOrDefault(f => f.Item2 is not null) is ({ } flag, _))
+                throw new UsageException($"{flag} applies to --task {SelectiveCopyTask.TaskName} only.");
+            return null;
+        }
+        return task with
+        {
+            Length = CopyLength ?? task.Length,
+            Tokens = CopyTokens ?? task.Tokens,
+            VocabularySize = CopyVocab ?? task.VocabularySize,
+            ValidationSequences = CopyValidation ?? task.ValidationSequences,
+        };
+    }
+
     /// <summary>The optimisation settings with the given flags applied over <paramref name="baseline"/>.</summary>
     public TrainingOptions Apply(TrainingOptions baseline)
     {
         var options = baseline with
         {
             Batch = Batch ?? baseline.Batch,
+            GradientAccumulation = GradAccum ?? baseline.GradientAccumulation,
             Context = Context ?? baseline.Context,
             Steps = Steps ?? baseline.Steps,
             LearningRate = LearningRate ?? baseline.LearningRate,

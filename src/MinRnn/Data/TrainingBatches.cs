@@ -8,7 +8,7 @@ namespace MinRnn.Data;
 /// <see cref="SplitMix64"/>, so the same seed gives the same batches and restoring <see cref="State"/>
 /// resumes the stream exactly.
 /// </summary>
-internal sealed class TrainingBatches
+internal sealed class TrainingBatches : ISequenceSampler
 {
     const string Name = "training batches";
 
@@ -29,6 +29,12 @@ internal sealed class TrainingBatches
 
     /// <summary>The window length C: tokens per sequence in the inputs and in the targets.</summary>
     public int Context { get; }
+
+    /// <summary>C: every position of a window is scored.</summary>
+    public int Length => Context;
+
+    /// <inheritdoc cref="Length"/>
+    public int Scored => Context;
 
     /// <summary>The random generator's state; set it to a saved value to continue from that point.</summary>
     public ulong State

@@ -8,7 +8,7 @@ namespace MinRnn.Data;
 /// w = 0 .. floor((n - 1) / C) - 1. The loss is the mean cross-entropy over all
 /// <see cref="Positions"/>, each window starting from h_0 = 0.
 /// </summary>
-internal sealed class ValidationWindows
+internal sealed class ValidationWindows : IValidationSet
 {
     const string Name = "validation windows";
 
@@ -28,6 +28,12 @@ internal sealed class ValidationWindows
 
     /// <summary>The window length C: predicted positions per window.</summary>
     public int Context { get; }
+
+    /// <summary>C: every position of a window is scored.</summary>
+    public int Length => Context;
+
+    /// <inheritdoc cref="Length"/>
+    public int Scored => Context;
 
     /// <summary>The number of windows, floor((n - 1) / C).</summary>
     public int Count { get; }

@@ -17,8 +17,8 @@ internal abstract class LanguageModel
     Parameter headWeight = null!;
     Parameter? headBias;
     int[] tokens = [];
-    float[] embedded = [], logits = [], dHeadInput = [], dEmbedded = [];
-    int rows;
+    float[] embedded = [], logits = [], dHeadInput = [], dEmbedded = [], scoredInput = [], dScoredInput = [];
+    int rows, batch, time, scored;
     bool training;
     ulong dropoutSeed;
     StepWeights? stepping;
@@ -141,32 +141,50 @@ internal abstract class LanguageModel
     /// </summary>
     /// <para>With a <paramref name="state"/> (inference only), the text continues from it rather than from
     /// h_0 = 0, and the state is advanced to the end of <paramref name="input"/>.</para>
-    /// <exception cref="ArgumentException">Shapes do not match, a token is outside the vocabulary, or a
-    /// state is given for training or for another model or batch.</exception>
-    public Span<float> Forward(ReadOnlySpan<int> input, int batch, int time, bool train = false, ulong seed = 0, RecurrentState? state = null)
+    /// <para>With <paramref name="scored"/> = P below time, only the last P positions of each sequence get logits,
+    /// [batch·P, V] (row b·P + j for position time - P + j of sequence b): the head runs on those rows alone, and in
+    /// <see cref="Backward"/> the other positions receive no gradient from it. 0 means every position.</para>
+    /// <exception cref="ArgumentException">Shapes do not match, a token is outside the vocabulary, a state is given
+    /// for training or for another model or batch, or <paramref name="scored"/> is outside [0, time].</exception>
+    public Span<float> Forward(ReadOnlySpan<int> input, int batch, int time, bool train = false, ulong seed = 0, RecurrentState? state = null,
+        int scored = 0)
     {
         const string op = "LanguageModel.Forward";
         Check.Positive(op, ("batch", batch), ("time", time));
         Check.Length(op, "input", input.Length, batch, time);
         if (state is not null && (train || state.Config != Config || state.Batch != batch))
             throw new ArgumentException($"{op}: a recurrent state is for inference with its own model and batch size (state batch {state.Batch}, batch {batch}, train {train}).");
+        if (scored < 0 || scored > time) throw new ArgumentException($"{op}: scored must be 0 (every position) or at most time ({time}), got {scored}.");
         int d = Config.Dim, v = Config.VocabularySize;
         rows = batch * time;
+        this.batch = batch;
+        this.time = time;
+        this.scored = scored == 0 ? time : scored;
         training = train;
         dropoutSeed = seed;
         Grow(ref tokens, rows);
         input.CopyTo(tokens);
         Grow(ref embedded, rows * d);
-        Grow(ref logits, rows * v);
         var x = embedded.AsSpan(0, rows * d);
         Embedding.Forward(input, embedding.Value, x, v, d);
         AddPositions(x, batch, time, state);
         if (train && Config.Dropout > 0) Dropout.Forward(x, x, Config.Dropout, DropoutStream(0));
         var headInput = ForwardBody(x, batch, time, state);
-        var output = logits.AsSpan(0, rows * v);
-        Project(headInput, headWeight, headBias, output, rows);
+        if (this.scored < time)
+        {
+            Grow(ref scoredInput, (long)batch * this.scored * d);
+            SequenceTail.Gather(headInput, ScoredInput, batch, time, this.scored, d);
+            headInput = ScoredInput;
+        }
+        int scoredRows = batch * this.scored;
+        Grow(ref logits, (long)scoredRows * v);
+        var output = logits.AsSpan(0, scoredRows * v);
+        Project(headInput, headWeight, headBias, output, scoredRows);
         return output;
     }
+
+    /// <summary>The head's input at the scored positions of the last forward, when they are not all of them.</summary>
+    Span<float> ScoredInput => scoredInput.AsSpan(0, batch * scored * Config.Dim);
 
     /// <summary>
     /// Packs the current weights for <see cref="Step"/>. A snapshot: later changes to the parameters
@@ -228,17 +246,28 @@ internal abstract class LanguageModel
 
     /// <summary>
     /// Accumulates dLoss/dParameters into each <see cref="Parameter.Gradient"/> from dLoss/dLogits of the
-    /// last training <see cref="Forward"/>.
+    /// last training <see cref="Forward"/> (of its scored positions: [batch·scored, V]).
     /// </summary>
     public void Backward(ReadOnlySpan<float> dLogits)
     {
         if (!training) throw new InvalidOperationException("LanguageModel.Backward: the last Forward was not a training forward.");
-        int d = Config.Dim, v = Config.VocabularySize;
-        Check.Length("LanguageModel.Backward", "dLogits", dLogits.Length, rows, v);
+        int d = Config.Dim, v = Config.VocabularySize, scoredRows = batch * scored;
+        Check.Length("LanguageModel.Backward", "dLogits", dLogits.Length, scoredRows, v);
         Grow(ref dHeadInput, rows * d);
         Grow(ref dEmbedded, rows * d);
         var dHead = dHeadInput.AsSpan(0, rows * d);
-        Linear.Backward(HeadInput, headWeight.Value, dLogits, dHead, headWeight.Gradient, headBias is null ? default : headBias.Gradient, rows, d, v);
+        var headBiasGradient = headBias is null ? default : headBias.Gradient.AsSpan();
+        if (scored == time)
+        {
+            Linear.Backward(HeadInput, headWeight.Value, dLogits, dHead, headWeight.Gradient, headBiasGradient, rows, d, v);
+        }
+        else
+        {
+            Grow(ref dScoredInput, (long)scoredRows * d);
+            var dScored = dScoredInput.AsSpan(0, scoredRows * d);
+            Linear.Backward(ScoredInput, headWeight.Value, dLogits, dScored, headWeight.Gradient, headBiasGradient, scoredRows, d, v);
+            SequenceTail.Scatter(dScored, dHead, batch, time, scored, d);
+        }
         var dx = dEmbedded.AsSpan(0, rows * d);
         if (BackwardBody(dHead, dx)) return;
         if (Config.Dropout > 0) Dropout.Backward(dx, dx, Config.Dropout, DropoutStream(0));
@@ -247,16 +276,18 @@ internal abstract class LanguageModel
     }
 
     /// <summary>
-    /// Peak memory of training at <paramref name="batch"/> x <paramref name="time"/>: parameters, gradients and
-    /// the two AdamW moments, every activation and gradient buffer of the forward and backward, the logits
-    /// and their gradient, and the token ids.
+    /// Peak memory of training at <paramref name="batch"/> x <paramref name="time"/> with the last
+    /// <paramref name="scored"/> positions of each sequence scored (0: all): parameters, gradients and the two AdamW
+    /// moments, every activation and gradient buffer of the forward and backward, the logits and their gradient (and
+    /// the head's gathered input and its gradient when not every position is scored), and the token ids.
     /// </summary>
-    public long EstimateTrainingBytes(int batch, int time)
+    public long EstimateTrainingBytes(int batch, int time, int scored = 0)
     {
-        long rows = (long)batch * time;
+        long rows = (long)batch * time, scoredRows = (long)batch * (scored == 0 ? time : scored);
         int d = Config.Dim, v = Config.VocabularySize;
-        long perRow = 3L * d + 2L * v + BodyFloatsPerRow(); // embedded, dHeadInput, dEmbedded; logits, dLogits
-        return sizeof(float) * (4 * ParameterCount + rows * perRow) + 2 * sizeof(int) * rows;
+        long perRow = 3L * d + BodyFloatsPerRow(); // embedded, dHeadInput, dEmbedded
+        long perScoredRow = 2L * v + (scoredRows < rows ? 2L * d : 0); // logits, dLogits; gathered head input and its gradient
+        return sizeof(float) * (4 * ParameterCount + rows * perRow + scoredRows * perScoredRow) + 2 * sizeof(int) * rows;
     }
 
     /// <summary>Floats per token that the body's forward and backward buffers hold.</summary>

@@ -14,7 +14,8 @@ namespace MinRnn;
 /// <param name="Layers">L: cells (plain) or blocks (residual).</param>
 /// <param name="Expansion">E: residual cell width H = round(E·D); mamba's inner width d_inner = int(E·D) (mamba-minimal's); plain models use H = D.</param>
 /// <param name="ConvKernel">K: depthwise causal conv kernel of a residual block (0 for none) or of a mamba block (at least 1).</param>
-/// <param name="MlpMultiplier">M: the residual and transformer blocks' MLP has M·D hidden units.</param>
+/// <param name="MlpMultiplier">M: the residual and transformer blocks' MLP has M·D hidden units; 0 leaves the MLP (and the norm
+/// before it) out of the residual block.</param>
 /// <param name="Dropout">Training-time dropout on the embedding and on each residual branch (and the transformer's attention).</param>
 /// <param name="Heads">The transformer's attention heads; they must divide D. 0 for the recurrent models.</param>
 /// <param name="BlockSize">C: the transformer's longest context, the rows of its position embedding. 0 for the recurrent models.</param>
@@ -63,7 +64,7 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
         {
             if (!(Expansion > 0) || Hidden < 1) throw new ArgumentException($"--expansion must give a hidden width of at least 1, got {Expansion}.");
             if (ConvKernel < 0) throw new ArgumentException($"--conv must be 0 (none) or a positive kernel size, got {ConvKernel}.");
-            if (MlpMultiplier < 1) throw new ArgumentException($"--mlp must be at least 1, got {MlpMultiplier}.");
+            if (MlpMultiplier < 0) throw new ArgumentException($"--mlp must be 0 (none) or a positive multiplier, got {MlpMultiplier}.");
         }
         return this;
     }
@@ -84,7 +85,7 @@ public sealed record ModelConfig(Architecture Architecture, RecurrentCell Cell, 
             return v * d + Layers * (d + 2 * h * d + (h * k + h) + (r + 2 * n) * h + (h * r + h) + h * n + h + d * h) + d;
         }
         long layer = Architecture == Architecture.Residual
-            ? (k > 0 ? d * k + d : 0) + d + (g * h * d + g * h) + (d * h + d) + d + (m * d + m) + (d * m + d)
+            ? (k > 0 ? d * k + d : 0) + d + (g * h * d + g * h) + (d * h + d) + (m > 0 ? d + (m * d + m) + (d * m + d) : 0)
             : (Cell.IsMinimal() ? 1 : 2) * (g * d * d + g * d);
         return v * d + Layers * layer + (Architecture == Architecture.Residual ? d : 0) + (v * d + v);
     }

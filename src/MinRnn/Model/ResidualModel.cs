@@ -7,16 +7,21 @@ namespace MinRnn.Model;
 /// x1 = x + drop(conv(x)), x2 = x1 + drop(to_out(cell(rmsnorm1(x1)))),
 /// x3 = x2 + drop(mlp_down(gelu(mlp_up(rmsnorm2(x2))))), and the head reads rmsnorm_f(x_L).
 /// Each block keeps the activations its backward needs; the gradient w.r.t. the residual stream is
-/// updated in place, each branch's backward adding its share.
+/// updated in place, each branch's backward adding its share. With an MLP multiplier of 0 the block has
+/// no MLP branch (nor its norm2): its output is x2.
 /// </summary>
 internal sealed class ResidualModel : LanguageModel
 {
     sealed class Block
     {
         public Parameter? ConvWeight, ConvBias;
-        public required Parameter Norm1, CellWeight, CellBias, OutWeight, OutBias, Norm2, UpWeight, UpBias, DownWeight, DownBias;
+        public required Parameter Norm1, CellWeight, CellBias, OutWeight, OutBias;
+        public Parameter? Norm2, UpWeight, UpBias, DownWeight, DownBias;
         // Activations of the last forward.
         public float[] X1 = [], N1 = [], Pre = [], H = [], X2 = [], N2 = [], Up = [], Gelu = [], Output = [];
+
+        /// <summary>The block's output of the last forward: after the MLP branch, or x2 when there is none.</summary>
+        public float[] Result => UpWeight is null ? X2 : Output;
     }
 
     readonly Block[] blocks;
@@ -34,7 +39,7 @@ internal sealed class ResidualModel : LanguageModel
             string p = $"layers.{i}.";
             Parameter? convWeight = k > 0 ? AddParameter(p + "conv.weight", [d, 1, k], decay: true) : null;
             Parameter? convBias = k > 0 ? AddParameter(p + "conv.bias", [d], decay: false) : null;
-            blocks[i] = new Block
+            var block = new Block
             {
                 ConvWeight = convWeight,
                 ConvBias = convBias,
@@ -43,12 +48,16 @@ internal sealed class ResidualModel : LanguageModel
                 CellBias = AddParameter(p + $"cell.{cell}.bias", [g * h], decay: false),
                 OutWeight = AddParameter(p + "to_out.weight", [d, h], decay: true),
                 OutBias = AddParameter(p + "to_out.bias", [d], decay: false),
-                Norm2 = AddParameter(p + "norm2.weight", [d], decay: false),
-                UpWeight = AddParameter(p + "mlp_up.weight", [m, d], decay: true),
-                UpBias = AddParameter(p + "mlp_up.bias", [m], decay: false),
-                DownWeight = AddParameter(p + "mlp_down.weight", [d, m], decay: true),
-                DownBias = AddParameter(p + "mlp_down.bias", [d], decay: false),
             };
+            if (m > 0)
+            {
+                block.Norm2 = AddParameter(p + "norm2.weight", [d], decay: false);
+                block.UpWeight = AddParameter(p + "mlp_up.weight", [m, d], decay: true);
+                block.UpBias = AddParameter(p + "mlp_up.bias", [m], decay: false);
+                block.DownWeight = AddParameter(p + "mlp_down.weight", [d, m], decay: true);
+                block.DownBias = AddParameter(p + "mlp_down.bias", [d], decay: false);
+            }
+            blocks[i] = block;
         }
         normF = AddParameter("norm_f.weight", [d], decay: false);
         AddHead();
@@ -59,7 +68,7 @@ internal sealed class ResidualModel : LanguageModel
     protected override long BodyFloatsPerRow()
     {
         long d = Config.Dim, h = Config.Hidden, g = Config.Cell.Gates(), m = Config.MlpMultiplier * d;
-        long block = (Config.ConvKernel > 0 ? d : 0) + 4 * d + g * h + h + 2 * m;
+        long block = (Config.ConvKernel > 0 ? d : 0) + 2 * d + g * h + h + (m > 0 ? 2 * d + 2 * m : 0);
         return Config.Layers * block + 2 * d + h + g * h + m;
     }
 
@@ -81,7 +90,7 @@ internal sealed class ResidualModel : LanguageModel
             long n = rows;
             if (k > 0) Grow(ref b.X1, n * d);
             Grow(ref b.N1, n * d); Grow(ref b.Pre, n * g * h); Grow(ref b.H, n * h); Grow(ref b.X2, n * d);
-            Grow(ref b.N2, n * d); Grow(ref b.Up, n * m); Grow(ref b.Gelu, n * m); Grow(ref b.Output, n * d);
+            if (m > 0) { Grow(ref b.N2, n * d); Grow(ref b.Up, n * m); Grow(ref b.Gelu, n * m); Grow(ref b.Output, n * d); }
 
             ReadOnlySpan<float> x1 = input;
             if (k > 0)
@@ -100,13 +109,16 @@ internal sealed class ResidualModel : LanguageModel
             if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 2));
             Residual.Add(x1, scratch, Rows(b.X2, d));
 
-            RmsNorm.Forward(Rows(b.X2, d), b.Norm2.Value, Rows(b.N2, d), rows, d);
-            Project(Rows(b.N2, d), b.UpWeight, b.UpBias, Rows(b.Up, m), rows);
-            Layers.Gelu.Forward(Rows(b.Up, m), Rows(b.Gelu, m));
-            Project(Rows(b.Gelu, m), b.DownWeight, b.DownBias, scratch, rows);
-            if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 3));
-            Residual.Add(Rows(b.X2, d), scratch, Rows(b.Output, d));
-            input = Rows(b.Output, d);
+            if (m > 0)
+            {
+                RmsNorm.Forward(Rows(b.X2, d), b.Norm2!.Value, Rows(b.N2, d), rows, d);
+                Project(Rows(b.N2, d), b.UpWeight!, b.UpBias, Rows(b.Up, m), rows);
+                Layers.Gelu.Forward(Rows(b.Up, m), Rows(b.Gelu, m));
+                Project(Rows(b.Gelu, m), b.DownWeight!, b.DownBias, scratch, rows);
+                if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 3));
+                Residual.Add(Rows(b.X2, d), scratch, Rows(b.Output, d));
+            }
+            input = Rows(b.Result, d);
         }
         Grow(ref headInput, (long)rows * d);
         RmsNorm.Forward(input, normF.Value, Rows(headInput, d), rows, d);
@@ -123,19 +135,23 @@ internal sealed class ResidualModel : LanguageModel
         Grow(ref dUp, (long)rows * m);
         var scratch = Rows(branch, d);
         // dx holds the gradient w.r.t. the residual stream, from the top of the model down to the embedding.
-        RmsNorm.Backward(Rows(blocks[^1].Output, d), normF.Value, dHeadInput, dx, normF.Gradient, rows, d);
+        RmsNorm.Backward(Rows(blocks[^1].Result, d), normF.Value, dHeadInput, dx, normF.Gradient, rows, d);
         var dNorm = dHeadInput; // free from here on: the branches' d(norm output)
         for (int i = blocks.Length - 1; i >= 0; i--)
         {
             var b = blocks[i];
-            ReadOnlySpan<float> input = i == 0 ? Embedded : Rows(blocks[i - 1].Output, d);
+            ReadOnlySpan<float> input = i == 0 ? Embedded : Rows(blocks[i - 1].Result, d);
             ReadOnlySpan<float> x1 = k > 0 ? Rows(b.X1, d) : input;
 
-            ReadOnlySpan<float> dBranch = DropoutBackward(dx, scratch, 3 * i + 3);
-            Linear.Backward(Rows(b.Gelu, m), b.DownWeight.Value, dBranch, Rows(dUp, m), b.DownWeight.Gradient, b.DownBias.Gradient, rows, m, d);
-            Layers.Gelu.Backward(Rows(b.Up, m), Rows(dUp, m), Rows(dUp, m));
-            Linear.Backward(Rows(b.N2, d), b.UpWeight.Value, Rows(dUp, m), dNorm, b.UpWeight.Gradient, b.UpBias.Gradient, rows, d, m);
-            RmsNorm.Backward(Rows(b.X2, d), b.Norm2.Value, dNorm, dx, b.Norm2.Gradient, rows, d, accumulateDx: true);
+            ReadOnlySpan<float> dBranch;
+            if (m > 0)
+            {
+                dBranch = DropoutBackward(dx, scratch, 3 * i + 3);
+                Linear.Backward(Rows(b.Gelu, m), b.DownWeight!.Value, dBranch, Rows(dUp, m), b.DownWeight.Gradient, b.DownBias!.Gradient, rows, m, d);
+                Layers.Gelu.Backward(Rows(b.Up, m), Rows(dUp, m), Rows(dUp, m));
+                Linear.Backward(Rows(b.N2, d), b.UpWeight!.Value, Rows(dUp, m), dNorm, b.UpWeight.Gradient, b.UpBias!.Gradient, rows, d, m);
+                RmsNorm.Backward(Rows(b.X2, d), b.Norm2!.Value, dNorm, dx, b.Norm2.Gradient, rows, d, accumulateDx: true);
+            }
 
             dBranch = DropoutBackward(dx, scratch, 3 * i + 2);
             Linear.Backward(Rows(b.H, h), b.OutWeight.Value, dBranch, Rows(dHidden, h), b.OutWeight.Gradient, b.OutBias.Gradient, rows, h, d);

@@ -4,28 +4,35 @@ using MinRnn.Model;
 
 namespace MinRnn.Training;
 
-/// <summary>Spec §4's validation loss: mean cross-entropy over every predicted position of the validation windows.</summary>
+/// <summary>What a validation set scores: the mean cross-entropy (nats per position) and the accuracy over its scored positions.</summary>
+/// <param name="Loss">Mean cross-entropy over the scored positions, in nats.</param>
+/// <param name="Accuracy">The share of scored positions whose largest logit is the target's, in [0, 1].</param>
+internal readonly record struct ValidationScore(double Loss, double Accuracy);
+
+/// <summary>Validation (spec §4's loss for a text, the same means over the scored positions of a task) and the streaming loss.</summary>
 internal static class Evaluator
 {
     /// <summary>
-    /// Runs <paramref name="model"/> (no dropout, h_0 = 0 per window) over all windows, <paramref name="batch"/>
-    /// at a time, and returns the mean loss in nats per character.
+    /// Runs <paramref name="model"/> (no dropout, h_0 = 0 per sequence) over every sequence of <paramref name="set"/>,
+    /// <paramref name="batch"/> at a time, scoring the last <see cref="IValidationSet.Scored"/> positions of each.
     /// </summary>
-    public static double ValidationLoss(LanguageModel model, ValidationWindows windows, int batch)
+    public static ValidationScore Validate(LanguageModel model, IValidationSet set, int batch)
     {
-        int context = windows.Context, vocabulary = model.Config.VocabularySize;
-        batch = Math.Min(batch, windows.Count);
-        var inputs = new int[batch * context];
-        var targets = new int[batch * context];
+        int length = set.Length, scored = set.Scored, vocabulary = model.Config.VocabularySize;
+        batch = Math.Min(batch, set.Count);
+        var inputs = new int[batch * length];
+        var targets = new int[batch * scored];
         double sum = 0;
-        for (int first = 0; first < windows.Count; first += batch)
+        long correct = 0;
+        for (int first = 0; first < set.Count; first += batch)
         {
-            int rows = windows.Fill(first, inputs, targets);
-            int positions = rows * context;
-            var logits = model.Forward(inputs.AsSpan(0, positions), rows, context);
+            int rows = set.Fill(first, inputs, targets);
+            int positions = rows * scored;
+            var logits = model.Forward(inputs.AsSpan(0, rows * length), rows, length, scored: scored);
             sum += SoftmaxCrossEntropy.Forward(logits, targets.AsSpan(0, positions), positions, vocabulary) * positions;
+            correct += Accuracy.Correct(logits, targets.AsSpan(0, positions), positions, vocabulary);
         }
-        return sum / windows.Positions;
+        return new ValidationScore(sum / set.Positions, (double)correct / set.Positions);
     }
 
     /// <summary>Characters per forward call of <see cref="StreamingLoss"/>: the state carries across calls.</summary>

@@ -6,18 +6,19 @@ using MinRnn.Model;
 namespace MinRnn.Training;
 
 /// <summary>
-/// The training loop's state and one step of it: sample windows, forward, cross-entropy, backward,
-/// clip, AdamW with the scheduled learning rate, then the moving average of the weights when it is on.
-/// Everything that decides the next step — the parameters, the optimiser moments, the average, the step
-/// count and the sampler's state (<see cref="TrainerState"/>) — is what <see cref="TrainingCheckpoint"/>
-/// saves, so a run resumed from it continues bit for bit.
+/// The training loop's state and one step of it: sample sequences, forward, cross-entropy at the scored positions,
+/// backward (over <see cref="TrainingOptions.GradientAccumulation"/> micro-batches), clip, AdamW with the scheduled
+/// learning rate, then the moving average of the weights when it is on. Everything that decides the next step — the
+/// parameters, the optimiser moments, the average, the step count and the sampler's state (<see cref="TrainerState"/>)
+/// — is what <see cref="TrainingCheckpoint"/> saves, so a run resumed from it continues bit for bit.
 /// </summary>
 internal sealed class Trainer
 {
     readonly LanguageModel model;
     readonly TrainingOptions options;
-    readonly TrainingBatches batches;
-    readonly ValidationWindows validation;
+    readonly ISequenceSampler sampler;
+    readonly IValidationSet validation;
+    readonly bool bestByAccuracy;
     readonly float[][] firstMoments, secondMoments;
     readonly int[] inputs, targets;
     readonly float[] dLogits;
@@ -28,42 +29,57 @@ internal sealed class Trainer
 
     /// <summary>Prepares to train <paramref name="model"/> (already initialised or loaded) on <paramref name="corpus"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid or the corpus is too short for the context.</exception>
-    public Trainer(LanguageModel model, CharCorpus corpus, TrainingOptions options)
+    public Trainer(LanguageModel model, CharCorpus corpus, TrainingOptions options) : this(model, new CorpusSource(corpus), options)
+    {
+    }
+
+    /// <summary>Prepares to train <paramref name="model"/> (already initialised or loaded) on <paramref name="data"/>.</summary>
+    /// <exception cref="ArgumentException">The options are invalid or do not fit the data, or the model's vocabulary is not the data's.</exception>
+    /// <exception cref="InvalidDataException">The data is too short for the options.</exception>
+    public Trainer(LanguageModel model, DataSource data, TrainingOptions options)
     {
         this.model = model;
         this.options = options.Validated();
-        if (corpus.Vocabulary.Count != model.Config.VocabularySize)
-            throw new ArgumentException($"the corpus has {corpus.Vocabulary.Count} distinct characters but the model's vocabulary has {model.Config.VocabularySize}.");
-        if (model.Config.Architecture == Architecture.Transformer && options.Context > model.Config.BlockSize)
-            throw new ArgumentException($"--context {options.Context} is longer than the transformer's block size of {model.Config.BlockSize}.");
-        corpus.EnsureFits(options.Context);
-        batches = new TrainingBatches(corpus.Train, options.Context, options.Seed);
-        validation = new ValidationWindows(corpus.Validation, options.Context);
+        if (data.VocabularySize != model.Config.VocabularySize)
+            throw new ArgumentException($"{data.DescribeVocabulary()} but the model's vocabulary has {model.Config.VocabularySize}.");
+        int length = data.SequenceLength(options);
+        if (model.Config.Architecture == Architecture.Transformer && length > model.Config.BlockSize)
+            throw new ArgumentException($"--context {length} is longer than the transformer's block size of {model.Config.BlockSize}.");
+        sampler = data.Sampler(options);
+        validation = data.Validation(options);
+        bestByAccuracy = data.BestByAccuracy;
         firstMoments = model.Parameters.Select(p => new float[p.Value.Length]).ToArray();
         secondMoments = model.Parameters.Select(p => new float[p.Value.Length]).ToArray();
         gradients = model.Parameters.Select(p => new Memory<float>(p.Gradient)).ToArray();
-        int rows = options.Batch * options.Context;
-        inputs = new int[rows];
-        targets = new int[rows];
-        dLogits = new float[(long)rows * model.Config.VocabularySize];
+        inputs = new int[options.Batch * sampler.Length];
+        targets = new int[options.Batch * sampler.Scored];
+        dLogits = new float[(long)targets.Length * model.Config.VocabularySize];
         if (options.EmaDecay > 0) average = new WeightAverage(model.Parameters, options.EmaDecay);
         BestValidationLoss = double.PositiveInfinity;
+        BestValidationAccuracy = double.NegativeInfinity;
     }
 
     /// <summary>
-    /// The bytes a run of <paramref name="options"/> holds at its peak: the model's training buffers
-    /// (<see cref="LanguageModel.EstimateTrainingBytes"/>) and, with the moving average, its two copies of the parameters.
+    /// The bytes a run of <paramref name="options"/> on <paramref name="data"/> holds at its peak: the model's training
+    /// buffers (<see cref="LanguageModel.EstimateTrainingBytes"/>) and, with the moving average, its two copies of the parameters.
     /// </summary>
-    public static long EstimateBytes(LanguageModel model, TrainingOptions options) =>
-        model.EstimateTrainingBytes(options.Batch, options.Context) + (options.EmaDecay > 0 ? 2 * sizeof(float) * model.ParameterCount : 0);
+    public static long EstimateBytes(LanguageModel model, DataSource data, TrainingOptions options) =>
+        model.EstimateTrainingBytes(options.Batch, data.SequenceLength(options), data.ScoredPositions(options))
+        + (options.EmaDecay > 0 ? 2 * sizeof(float) * model.ParameterCount : 0);
 
     /// <summary>Steps taken so far.</summary>
     public int Step { get; private set; }
 
-    /// <summary>The lowest validation loss seen, and at which step (0 before any evaluation).</summary>
+    /// <summary>
+    /// The validation loss of the best evaluation so far (+inf before any): the lowest, or for data chosen by accuracy
+    /// (<see cref="DataSource.BestByAccuracy"/>) the loss of the most accurate.
+    /// </summary>
     public double BestValidationLoss { get; private set; }
 
-    /// <summary>The step of <see cref="BestValidationLoss"/>.</summary>
+    /// <summary>The validation accuracy of the best evaluation so far (-inf before any).</summary>
+    public double BestValidationAccuracy { get; private set; }
+
+    /// <summary>The step of the best evaluation (0 before any).</summary>
     public int BestStep { get; private set; }
 
     /// <summary>Wall time spent training, including time before a resume.</summary>
@@ -82,7 +98,7 @@ internal sealed class Trainer
     public bool Finished => Step >= options.Steps || StoppedEarly;
 
     /// <summary>
-    /// Whether early stopping ends the run: <see cref="TrainingOptions.Patience"/> is on and the best validation loss is
+    /// Whether early stopping ends the run: <see cref="TrainingOptions.Patience"/> is on and the best evaluation is
     /// that many steps old. The step that reaches it is evaluated (<see cref="EvaluationDue"/>), and a new best there
     /// continues the run.
     /// </summary>
@@ -91,24 +107,31 @@ internal sealed class Trainer
     /// <summary>Whether the validation loss is due after the step just taken.</summary>
     public bool EvaluationDue => Step % options.EvalEvery == 0 || Step == options.Steps || StoppedEarly;
 
-    /// <summary>Takes one optimisation step.</summary>
+    /// <summary>
+    /// Takes one optimisation step: <see cref="TrainingOptions.GradientAccumulation"/> = N micro-batches of B sequences,
+    /// each micro-batch's loss gradient scaled by 1 / (N·B·P) so that their sum is the gradient of the mean loss over all
+    /// N·B·P scored positions — the step one batch of N·B sequences would take.
+    /// </summary>
     /// <exception cref="NotFiniteNumberException">The loss or the gradient is NaN or infinite and <see cref="SkipNonFinite"/>
     /// is off; nothing was updated and <see cref="Step"/> is unchanged.</exception>
     public StepReport TrainStep()
     {
         long start = Stopwatch.GetTimestamp();
-        int step = Step + 1, rows = options.Batch * options.Context, vocabulary = model.Config.VocabularySize;
-        batches.Next(inputs, targets);
-        double lr = options.Schedule.At(step), loss;
+        int step = Step + 1, micro = options.GradientAccumulation, rows = options.Batch * sampler.Scored, vocabulary = model.Config.VocabularySize;
+        float scale = 1f / (rows * micro);
+        double lr = options.Schedule.At(step), loss = 0;
         // The trainer's shapes are fixed and valid, so the only argument a layer can reject here is a NaN or an
         // infinity inside the network (the scan checks its pre-activations, the loss its logits).
         try
         {
-            var logits = model.Forward(inputs, options.Batch, options.Context, train: true, seed: options.Seed * 7_919 + (ulong)step);
-            loss = SoftmaxCrossEntropy.ForwardBackward(logits, targets, dLogits, rows, vocabulary);
-            if (double.IsFinite(loss))
+            for (int k = 0; k < micro; k++)
             {
-                model.ZeroGradients();
+                sampler.Next(inputs, targets);
+                var logits = model.Forward(inputs, options.Batch, sampler.Length, train: true, seed: DropoutSeed(step, k), scored: sampler.Scored);
+                double microLoss = SoftmaxCrossEntropy.ForwardBackward(logits, targets, dLogits, rows, vocabulary, scale);
+                loss += microLoss / micro;
+                if (!double.IsFinite(microLoss)) break;
+                if (k == 0) model.ZeroGradients();
                 model.Backward(dLogits);
             }
         }
@@ -131,6 +154,12 @@ internal sealed class Trainer
         return Report(step, loss, lr, norm, start, skipped: false);
     }
 
+    /// <summary>
+    /// The dropout seed of micro-batch <paramref name="micro"/> of <paramref name="step"/>: every step and micro-batch its
+    /// own masks (micro-batch 0 keeps the seed a step had before accumulation existed).
+    /// </summary>
+    ulong DropoutSeed(int step, int micro) => options.Seed * 7_919 + (ulong)step + ((ulong)micro << 32);
+
     /// <summary>Stops the run or, with <see cref="SkipNonFinite"/>, counts <paramref name="step"/> as taken without updating anything.</summary>
     StepReport NonFinite(int step, string problem, double loss, double lr, double norm, long start)
     {
@@ -142,7 +171,8 @@ internal sealed class Trainer
     }
 
     StepReport Report(int step, double loss, double lr, double norm, long start, bool skipped) =>
-        new(step, options.Steps, loss, lr, norm, options.Batch * options.Context / Stopwatch.GetElapsedTime(start).TotalSeconds, Elapsed, skipped);
+        new(step, options.Steps, loss, lr, norm, (double)options.GradientAccumulation * options.Batch * sampler.Length / Stopwatch.GetElapsedTime(start).TotalSeconds,
+            Elapsed, skipped);
 
     /// <summary>
     /// The moving average of the weights (<see cref="TrainingOptions.EmaDecay"/>), or null when the last iterate is
@@ -163,41 +193,50 @@ internal sealed class Trainer
         return true;
     });
 
-    /// <summary>Runs spec §4's validation of the evaluated weights (see <see cref="WithEvaluatedWeights"/>) and updates the best loss.</summary>
-    /// <exception cref="NotFiniteNumberException">The network produced NaN or infinity on the validation windows.</exception>
+    /// <summary>
+    /// Scores the evaluated weights (see <see cref="WithEvaluatedWeights"/>) on the validation set — spec §4's loss for a
+    /// text — and updates the best evaluation: the lowest loss, or for data chosen by accuracy the highest accuracy, ties
+    /// going to the lower loss.
+    /// </summary>
+    /// <exception cref="NotFiniteNumberException">The network produced NaN or infinity on the validation set.</exception>
     public EvalReport Evaluate()
     {
-        double loss;
+        ValidationScore score;
         try
         {
-            loss = WithEvaluatedWeights(() => Evaluator.ValidationLoss(model, validation, options.Batch));
+            score = WithEvaluatedWeights(() => Evaluator.Validate(model, validation, options.Batch));
         }
         catch (Exception e) when (e is ArgumentException or NotFiniteNumberException)
         {
             // As in TrainStep: with valid shapes, only a non-finite value inside the network is rejected.
-            throw new NotFiniteNumberException($"step {Step}: the network is not finite on the validation windows ({e.Message.TrimEnd('.')}).", double.NaN);
+            throw new NotFiniteNumberException($"step {Step}: the network is not finite on the validation set ({e.Message.TrimEnd('.')}).", double.NaN);
         }
-        if (!double.IsFinite(loss)) throw new NotFiniteNumberException($"step {Step}: the validation loss is {loss}.", loss);
-        if (loss < BestValidationLoss)
+        if (!double.IsFinite(score.Loss)) throw new NotFiniteNumberException($"step {Step}: the validation loss is {score.Loss}.", score.Loss);
+        bool better = bestByAccuracy
+            ? score.Accuracy > BestValidationAccuracy || (score.Accuracy == BestValidationAccuracy && score.Loss < BestValidationLoss)
+            : score.Loss < BestValidationLoss;
+        if (better)
         {
-            BestValidationLoss = loss;
+            BestValidationLoss = score.Loss;
+            BestValidationAccuracy = score.Accuracy;
             BestStep = Step;
         }
-        return new EvalReport(Step, loss, BestValidationLoss, BestStep);
+        return new EvalReport(Step, score.Loss, BestValidationLoss, BestStep) { ValidationAccuracy = score.Accuracy, BestValidationAccuracy = BestValidationAccuracy };
     }
 
     /// <summary>The optimiser moments, one pair per parameter (in <see cref="LanguageModel.Parameters"/> order).</summary>
     public IReadOnlyList<(float[] First, float[] Second)> Moments => firstMoments.Zip(secondMoments).ToArray();
 
     /// <summary>The counters of the run, for a checkpoint.</summary>
-    public TrainerState State => new(Step, batches.State, BestValidationLoss, BestStep, Elapsed, SkippedSteps);
+    public TrainerState State => new(Step, sampler.State, BestValidationLoss, BestValidationAccuracy, BestStep, Elapsed, SkippedSteps);
 
     /// <summary>Restores the counters saved by <see cref="State"/>; the moments are restored through <see cref="Moments"/>.</summary>
     public void Restore(TrainerState state)
     {
         Step = state.Step;
-        batches.State = state.SamplerState;
+        sampler.State = state.SamplerState;
         BestValidationLoss = state.BestValidationLoss;
+        BestValidationAccuracy = state.BestValidationAccuracy;
         BestStep = state.BestStep;
         SkippedSteps = state.SkippedSteps;
         elapsedBefore = state.Elapsed - clock.Elapsed;
@@ -207,8 +246,10 @@ internal sealed class Trainer
 /// <summary>The scalar state of a run, besides parameters and optimiser moments.</summary>
 /// <param name="Step">Steps taken.</param>
 /// <param name="SamplerState">The training-window sampler's generator state.</param>
-/// <param name="BestValidationLoss">Lowest validation loss so far (+inf before any).</param>
+/// <param name="BestValidationLoss">The validation loss of the best evaluation so far (+inf before any).</param>
+/// <param name="BestValidationAccuracy">Its validation accuracy (-inf before any; NaN when a state saved before accuracy was measured).</param>
 /// <param name="BestStep">Its step.</param>
 /// <param name="Elapsed">Wall time spent so far.</param>
 /// <param name="SkippedSteps">Steps skipped for a non-finite loss or gradient.</param>
-internal sealed record TrainerState(int Step, ulong SamplerState, double BestValidationLoss, int BestStep, TimeSpan Elapsed, int SkippedSteps);
+internal sealed record TrainerState(int Step, ulong SamplerState, double BestValidationLoss, double BestValidationAccuracy, int BestStep, TimeSpan Elapsed,
+    int SkippedSteps);

@@ -7,13 +7,13 @@ namespace MinRnn.Training;
 /// <summary>
 /// Everything a resumed run needs, in one file so that it is replaced in one atomic rename: the
 /// parameters ("model.NAME"), AdamW's two moments of every parameter ("optimizer.m.NAME",
-/// "optimizer.v.NAME"), the moving average of the weights when the run keeps one ("average.NAME") and, in the metadata, the step, the sampler's state, the best validation loss,
+/// "optimizer.v.NAME"), the moving average of the weights when the run keeps one ("average.NAME") and, in the metadata, the step, the sampler's state, the best evaluation's validation loss and accuracy,
 /// the elapsed time and the count of skipped steps. A process killed between writing this file and the
 /// model file beside it therefore still resumes exactly.
 /// </summary>
 internal static class TrainingCheckpoint
 {
-    const string FormatTag = "minrnn-training-state/2", AveragePrefix = "average.";
+    const string FormatTag = "minrnn-training-state/2", AveragePrefix = "average.", BestAccuracyKey = "best_val_accuracy";
 
     /// <summary>Writes the trainer's state atomically to <paramref name="path"/>.</summary>
     public static void Save(string path, Trainer trainer, LanguageModel model)
@@ -25,6 +25,7 @@ internal static class TrainingCheckpoint
             ["step"] = state.Step.ToString(CultureInfo.InvariantCulture),
             ["sampler_state"] = state.SamplerState.ToString(CultureInfo.InvariantCulture),
             ["best_val_loss"] = state.BestValidationLoss.ToString("R", CultureInfo.InvariantCulture),
+            [BestAccuracyKey] = state.BestValidationAccuracy.ToString("R", CultureInfo.InvariantCulture),
             ["best_step"] = state.BestStep.ToString(CultureInfo.InvariantCulture),
             ["elapsed_ms"] = ((long)state.Elapsed.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
             ["skipped_steps"] = state.SkippedSteps.ToString(CultureInfo.InvariantCulture),
@@ -64,7 +65,9 @@ internal static class TrainingCheckpoint
         string Get(string key) => file.Metadata.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{name}: metadata has no \"{key}\".");
         T Parse<T>(string key) where T : IParsable<T> =>
             T.TryParse(Get(key), CultureInfo.InvariantCulture, out var v) ? v : throw new InvalidDataException($"{name}: metadata \"{key}\" is malformed.");
-        var state = new TrainerState(Parse<int>("step"), Parse<ulong>("sampler_state"), Parse<double>("best_val_loss"),
+        // A state saved before accuracy was measured has none: NaN, which only a language model's run (chosen by loss) can meet.
+        double bestAccuracy = file.Metadata.ContainsKey(BestAccuracyKey) ? Parse<double>(BestAccuracyKey) : double.NaN;
+        var state = new TrainerState(Parse<int>("step"), Parse<ulong>("sampler_state"), Parse<double>("best_val_loss"), bestAccuracy,
             Parse<int>("best_step"), TimeSpan.FromMilliseconds(Parse<long>("elapsed_ms")), Parse<int>("skipped_steps"));
         trainer.Restore(state);
         return state.Step;

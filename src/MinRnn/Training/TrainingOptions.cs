@@ -7,8 +7,13 @@ public sealed record TrainingOptions
 {
     /// <summary>Windows per step.</summary>
     public int Batch { get; init; } = 64;
-    /// <summary>Characters per window (the model predicts each next character).</summary>
+    /// <summary>Characters per window (the model predicts each next character); for a task, the length of its sequences.</summary>
     public int Context { get; init; } = 256;
+    /// <summary>
+    /// Micro-batches of <see cref="Batch"/> sequences per optimisation step: their gradients are summed, each scaled so
+    /// that the step is that of one batch of all of them, while memory stays that of one micro-batch.
+    /// </summary>
+    public int GradientAccumulation { get; init; } = 1;
     /// <summary>Optimisation steps.</summary>
     public int Steps { get; init; } = 2000;
     /// <summary>Peak learning rate (AdamW).</summary>
@@ -45,6 +50,7 @@ public sealed record TrainingOptions
     {
         if (Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {Batch}.");
         if (Context < 1) throw new ArgumentException($"--context must be at least 1, got {Context}.");
+        if (GradientAccumulation < 1) throw new ArgumentException($"--grad-accum must be at least 1 micro-batch per step, got {GradientAccumulation}.");
         if (Steps < 1) throw new ArgumentException($"--steps must be at least 1, got {Steps}.");
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException($"--lr must be positive, got {LearningRate}.");
         if (!(MinLearningRate >= 0 && MinLearningRate <= LearningRate))

@@ -17,13 +17,20 @@ public abstract record TrainingReport(int Step);
 public sealed record StepReport(int Step, int TotalSteps, double TrainLoss, double LearningRate, double GradientNorm,
     double TokensPerSecond, TimeSpan Elapsed, bool Skipped = false) : TrainingReport(Step);
 
-/// <summary>A periodic evaluation on the validation split (spec §4).</summary>
+/// <summary>A periodic evaluation on the validation split (spec §4), or on a task's validation set.</summary>
 /// <param name="Step">The step after which it ran.</param>
-/// <param name="ValidationLoss">Mean cross-entropy in nats per character.</param>
-/// <param name="BestValidationLoss">The lowest validation loss so far, this one included.</param>
-/// <param name="BestStep">The step that reached <paramref name="BestValidationLoss"/>.</param>
+/// <param name="ValidationLoss">Mean cross-entropy in nats per character (per scored position of a task).</param>
+/// <param name="BestValidationLoss">The validation loss of the best evaluation so far, this one included: the lowest for a
+/// language model; for a task, whose best evaluation is the most accurate, that one's loss.</param>
+/// <param name="BestStep">The step of the best evaluation.</param>
 public sealed record EvalReport(int Step, double ValidationLoss, double BestValidationLoss, int BestStep) : TrainingReport(Step)
 {
+    /// <summary>The share of positions (scored positions of a task) whose most likely token is the target, in [0, 1]; NaN when not measured.</summary>
+    public double ValidationAccuracy { get; init; } = double.NaN;
+
+    /// <summary>The validation accuracy of the best evaluation so far; NaN when not measured.</summary>
+    public double BestValidationAccuracy { get; init; } = double.NaN;
+
     /// <summary>Whether this evaluation set a new best.</summary>
     public bool IsBest => BestStep == Step;
 

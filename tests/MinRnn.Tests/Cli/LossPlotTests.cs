@@ -7,7 +7,7 @@ public class LossPlotTests
 {
     static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    static MetricsHistory History(int steps, int evalEvery)
+    static MetricsHistory History(int steps, int evalEvery, bool accuracy = false)
     {
         var history = new MetricsHistory();
         var random = new Random(1);
@@ -20,7 +20,8 @@ public class LossPlotTests
             if (step % evalEvery != 0) continue;
             double validation = loss + 0.05;
             if (validation < best) (best, bestStep) = (validation, step);
-            history.Add(new EvalPoint(step, validation, validation / Math.Log(2), best, bestStep, step * 0.1));
+            double measured = accuracy ? 1 - Math.Exp(-step / 80.0) : double.NaN;
+            history.Add(new EvalPoint(step, validation, validation / Math.Log(2), best, bestStep, step * 0.1, measured, measured));
         }
         return history;
     }
@@ -39,6 +40,19 @@ public class LossPlotTests
         Assert.Equal(PngSignature, png[..PngSignature.Length]);
         Assert.True(first > 10_000 && png.Length > 10_000, $"{first} and {png.Length} bytes: too small to hold the curves");
         Assert.Equal([LossPlot.FileName], dir.Files());
+    }
+
+    [Fact]
+    public void MeasuredAccuraciesGetACurveOfTheirOwn()
+    {
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, LossPlot.FileName);
+        LossPlot.Save(path, "task", History(steps: 500, evalEvery: 50));
+        byte[] without = File.ReadAllBytes(path);
+        LossPlot.Save(path, "task", History(steps: 500, evalEvery: 50, accuracy: true));
+        byte[] with = File.ReadAllBytes(path);
+        Assert.Equal(PngSignature, with[..PngSignature.Length]);
+        Assert.NotEqual(without, with);
     }
 
     [Fact]

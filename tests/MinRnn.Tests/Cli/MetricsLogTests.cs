@@ -14,7 +14,8 @@ public class MetricsLogTests
         {
             var elapsed = TimeSpan.FromSeconds(step * 0.25);
             log.Write(new StepReport(step, total, 4.0 / step, 1e-3 * step / total, 0.5 + step * 1e-3, 40_000 + step, elapsed));
-            if (step % evalEvery == 0) log.Write(new EvalReport(step, 3.0 / step, 3.0 / step, step), elapsed);
+            if (step % evalEvery == 0)
+                log.Write(new EvalReport(step, 3.0 / step, 3.0 / step, step) { ValidationAccuracy = step / 100.0, BestValidationAccuracy = step / 100.0 }, elapsed);
         }
     }
 
@@ -50,7 +51,9 @@ public class MetricsLogTests
         var train = lines.First(e => e.GetProperty("kind").GetString() == "train");
         var eval = lines.First(e => e.GetProperty("kind").GetString() == "eval");
         Assert.Equal(["kind", "step", "train_loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"], train.EnumerateObject().Select(p => p.Name));
-        Assert.Equal(["kind", "step", "val_loss", "val_bpc", "best_val_loss", "best_step", "elapsed_s"], eval.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["kind", "step", "val_loss", "val_bpc", "best_val_loss", "best_step", "elapsed_s", "val_accuracy", "best_val_accuracy"],
+            eval.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(0.1, eval.GetProperty("val_accuracy").GetDouble());
         Assert.Equal(4.0, train.GetProperty("train_loss").GetDouble());
         Assert.Equal(0.25, train.GetProperty("elapsed_s").GetDouble());
         Assert.Equal(0.3 / Math.Log(2), eval.GetProperty("val_bpc").GetDouble());
@@ -59,7 +62,18 @@ public class MetricsLogTests
         Assert.Equal(written.Train, read.Train);
         Assert.Equal(written.Eval, read.Eval);
         Assert.Equal([1, 5, 10, 15, 20], read.Train.Select(p => p.Step));
-        Assert.Equal(new EvalPoint(20, 0.15, 0.15 / Math.Log(2), 0.15, 20, 5.0), read.Eval[1]);
+        Assert.Equal(new EvalPoint(20, 0.15, 0.15 / Math.Log(2), 0.15, 20, 5.0, 0.2, 0.2), read.Eval[1]);
+    }
+
+    [Fact]
+    public void AnEvalLineWrittenBeforeAccuracyWasMeasuredReadsAsNaNAccuracy()
+    {
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, MetricsLog.FileName);
+        File.WriteAllText(path, """{"kind":"eval","step":100,"val_loss":1.9,"val_bpc":2.74,"best_val_loss":1.9,"best_step":100,"elapsed_s":61.2}""" + "\n");
+        var point = MetricsLog.Read(path).Eval.Single();
+        Assert.Equal(new EvalPoint(100, 1.9, 2.74, 1.9, 100, 61.2), point);
+        Assert.True(double.IsNaN(point.Accuracy) && double.IsNaN(point.BestAccuracy));
     }
 
     [Fact]

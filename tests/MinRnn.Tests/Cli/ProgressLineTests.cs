@@ -33,6 +33,17 @@ public class ProgressLineTests
     }
 
     [Fact]
+    public void MeasuredAccuraciesFollowTheirLosses()
+    {
+        var step = new StepReport(120, 2000, 0.41234, 3e-3, 0.7, 41_230.4, new TimeSpan(0, 1, 12));
+        var eval = new EvalReport(100, 0.5, 0.45, 80) { ValidationAccuracy = 0.8125, BestValidationAccuracy = 0.83 };
+
+        Assert.Equal("step 120/2000  loss 0.4123  val 0.5000 acc 81.25% (best 0.4500 acc 83.00% @ 80)  lr 3.0e-03  41,230 tok/s  elapsed 0:01:12  eta -",
+            ProgressLine.Step(step, eval, null));
+        Assert.Equal("eval step 100/2000  val 0.5000 (0.7213 bits/char) acc 81.25%  best 0.4500 acc 83.00% @ 80", ProgressLine.Eval(eval, 2000));
+    }
+
+    [Fact]
     public void DurationsCountHoursPastADay() =>
         Assert.Equal("27:03:05", ProgressLine.Duration(new TimeSpan(1, 3, 3, 5, 900)));
 }

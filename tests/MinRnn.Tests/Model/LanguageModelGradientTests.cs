@@ -17,6 +17,7 @@ public class LanguageModelGradientTests
         { Architecture.Residual, RecurrentCell.MinGru, 3, 0f },
         { Architecture.Residual, RecurrentCell.MinLstm, 2, 0.25f },
         { Architecture.Residual, RecurrentCell.MinGru, 0, 0.1f },
+        { Architecture.Residual, RecurrentCell.MinGru, -1, 0.1f }, // no MLP (and no conv): the selective-copy block
         { Architecture.Plain, RecurrentCell.Gru, 0, 0f },
         { Architecture.Plain, RecurrentCell.Lstm, 0, 0.2f },
     };
@@ -25,17 +26,59 @@ public class LanguageModelGradientTests
     [MemberData(nameof(Configurations))]
     public void BackwardMatchesFiniteDifferencesOfTheLoss(Architecture architecture, RecurrentCell cell, int conv, float dropout)
     {
-        var config = new ModelConfig(architecture, cell, VocabularySize: 7, Dim: 6, Layers: 2, Expansion: 1.5, ConvKernel: conv,
-            MlpMultiplier: 2, Dropout: dropout);
+        var model = Model(architecture, cell, conv, dropout);
+        AssertGradientsMatch(model);
+    }
+
+    /// <summary>
+    /// The loss of the last 2 of 5 positions only (as the selective-copy task's markers): the head and the loss run on
+    /// those rows gathered, and the gradient reaches the earlier positions through the recurrence alone.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void BackwardOfTheLossAtTheLastPositionsMatchesFiniteDifferences(Architecture architecture, RecurrentCell cell, int conv, float dropout)
+    {
+        var model = Model(architecture, cell, conv, dropout);
+        AssertGradientsMatch(model, scored: 2);
+    }
+
+    [Fact]
+    public void TheTransformersBackwardOfTheLossAtTheLastPositionsMatchesFiniteDifferences()
+    {
+        var model = Transformer(0.2f);
+        AssertGradientsMatch(model, scored: 2);
+    }
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void TheLogitsOfTheLastPositionsAreThoseOfTheWholeForwardThere(Architecture architecture, RecurrentCell cell, int conv, float dropout)
+    {
+        var model = Model(architecture, cell, conv, dropout);
+        int batch = 3, time = 6, scored = 2, v = model.Config.VocabularySize;
+        var input = Enumerable.Range(0, batch * time).Select(i => i * 5 % v).ToArray();
+        var all = model.Forward(input, batch, time, train: true, seed: 3).ToArray();
+        var last = model.Forward(input, batch, time, train: true, seed: 3, scored: scored).ToArray();
+        Assert.Equal(batch * scored * v, last.Length);
+        for (int b = 0; b < batch; b++)
+            TestData.AssertClose(all.AsSpan(((b + 1) * time - scored) * v, scored * v), last.AsSpan(b * scored * v, scored * v), 1e-5, 1e-6, $"sequence {b}");
+    }
+
+    /// <summary>A small model of the configuration; <paramref name="conv"/> -1 means no conv and no MLP.</summary>
+    static LanguageModel Model(Architecture architecture, RecurrentCell cell, int conv, float dropout)
+    {
+        var config = new ModelConfig(architecture, cell, VocabularySize: 7, Dim: 6, Layers: 2, Expansion: 1.5, ConvKernel: Math.Max(conv, 0),
+            MlpMultiplier: conv < 0 ? 0 : 2, Dropout: dropout);
         var model = LanguageModel.Create(config);
         model.Initialize(5);
-        AssertGradientsMatch(model);
+        return model;
     }
 
     [Theory]
     [InlineData(0f)]
     [InlineData(0.2f)]
-    public void TheTransformersBackwardMatchesFiniteDifferencesOfTheLoss(float dropout)
+    public void TheTransformersBackwardMatchesFiniteDifferencesOfTheLoss(float dropout) => AssertGradientsMatch(Transformer(dropout));
+
+    static LanguageModel Transformer(float dropout)
     {
         var config = new ModelConfig(Architecture.Transformer, RecurrentCell.MinGru, VocabularySize: 7, Dim: 6, Layers: 2, MlpMultiplier: 2,
             Dropout: dropout, Heads: 2, BlockSize: 8);
@@ -46,7 +89,7 @@ public class LanguageModelGradientTests
             var p = model.Parameters[i];
             MinRnn.Kernels.CounterRandom.FillUniform(p.Value, (ulong)i + 1, p.Shape.Length == 1 ? 0.5f : -0.6f, p.Shape.Length == 1 ? 1.5f : 0.6f);
         }
-        AssertGradientsMatch(model);
+        return model;
     }
 
     [Theory]
@@ -63,17 +106,18 @@ public class LanguageModelGradientTests
         AssertGradientsMatch(model);
     }
 
-    static void AssertGradientsMatch(LanguageModel model)
+    /// <summary>Compares the backward with finite differences of the loss at the last <paramref name="scored"/> positions (0: all).</summary>
+    static void AssertGradientsMatch(LanguageModel model, int scored = 0)
     {
-        int batch = 2, time = 5;
+        int batch = 2, time = 5, rows = batch * (scored == 0 ? time : scored);
         var random = new Random(9);
         var input = Enumerable.Range(0, batch * time).Select(_ => random.Next(7)).ToArray();
-        var target = Enumerable.Range(0, batch * time).Select(_ => random.Next(7)).ToArray();
+        var target = Enumerable.Range(0, rows).Select(_ => random.Next(7)).ToArray();
 
-        double Loss() => SoftmaxCrossEntropy.Forward(model.Forward(input, batch, time, train: true, seed: 77), target, batch * time, 7);
-        var logits = model.Forward(input, batch, time, train: true, seed: 77);
+        double Loss() => SoftmaxCrossEntropy.Forward(model.Forward(input, batch, time, train: true, seed: 77, scored: scored), target, rows, 7);
+        var logits = model.Forward(input, batch, time, train: true, seed: 77, scored: scored);
         var dLogits = new float[logits.Length];
-        SoftmaxCrossEntropy.ForwardBackward(logits, target, dLogits, batch * time, 7);
+        SoftmaxCrossEntropy.ForwardBackward(logits, target, dLogits, rows, 7);
         model.ZeroGradients();
         model.Backward(dLogits);
 
@@ -105,10 +149,10 @@ public class LanguageModelGradientTests
     public void TheConfigurationCountsTheParametersOfItsModel()
     {
         foreach (var cell in Enum.GetValues<RecurrentCell>())
-        foreach (var (architecture, conv, expansion) in new[] { (Architecture.Plain, 0, 1.0), (Architecture.Residual, 0, 1.5), (Architecture.Residual, 4, 2.0) })
+        foreach (var (architecture, conv, expansion, mlp) in new[] { (Architecture.Plain, 0, 1.0, 3), (Architecture.Residual, 0, 1.5, 3), (Architecture.Residual, 4, 2.0, 3), (Architecture.Residual, 0, 6.0, 0) })
         {
             if (architecture == Architecture.Residual && !cell.IsMinimal()) continue;
-            var config = new ModelConfig(architecture, cell, VocabularySize: 13, Dim: 10, Layers: 3, Expansion: expansion, ConvKernel: conv, MlpMultiplier: 3);
+            var config = new ModelConfig(architecture, cell, VocabularySize: 13, Dim: 10, Layers: 3, Expansion: expansion, ConvKernel: conv, MlpMultiplier: mlp);
             Assert.Equal(LanguageModel.Create(config).ParameterCount, config.ParameterCount());
         }
         var transformer = new ModelConfig(Architecture.Transformer, RecurrentCell.MinGru, VocabularySize: 13, Dim: 12, Layers: 3, Heads: 3, BlockSize: 9);
@@ -156,6 +200,13 @@ public class LanguageModelGradientTests
         Assert.Equal([8, 32], shapes["layers.0.mlp_down.weight"]);
         Assert.Equal([8], shapes["norm_f.weight"]);
         Assert.Equal(16, residual.Parameters.Count);
+
+        // Without an MLP a block has no mlp_up, mlp_down, nor the norm2 that only feeds them; the other names stay.
+        var noMlp = LanguageModel.Create(new ModelConfig(Architecture.Residual, RecurrentCell.MinGru, 16, 8, 1, Expansion: 6, MlpMultiplier: 0));
+        Assert.Equal(
+            ["embedding.weight", "layers.0.norm1.weight", "layers.0.cell.gate_hidden.weight", "layers.0.cell.gate_hidden.bias", "layers.0.to_out.weight",
+             "layers.0.to_out.bias", "norm_f.weight", "head.weight", "head.bias"],
+            noMlp.Parameters.Select(p => p.Name));
     }
 
     [Fact]

@@ -31,6 +31,16 @@ public class PresetTests
     }
 
     [Fact]
+    public void TheCopyPaperPresetIsTheAuthorsSelectiveCopyingSetting()
+    {
+        var (model, training) = (Preset.CopyPaper.Model, Preset.CopyPaper.Training);
+        Assert.Equal(new ModelConfig(Architecture.Residual, RecurrentCell.MinGru, 16, Dim: 64, Layers: 3, Expansion: 6, ConvKernel: 0, MlpMultiplier: 0, Dropout: 0.1f), model);
+        Assert.Equal(new SelectiveCopyTask(Length: 4096, Tokens: 16, VocabularySize: 16, ValidationSequences: 200 * 64), Preset.CopyPaper.Task);
+        Assert.Equal((64, 2, 4096 + 16, 400_000), (training.Batch, training.GradientAccumulation, training.Context, training.Steps));
+        Assert.Equal((3e-4, 3e-4, 0.05, 1.0), (training.LearningRate, training.MinLearningRate, training.WeightDecay, training.Clip));
+    }
+
+    [Fact]
     public void EveryPresetIsValidAndFoundByNameWhateverTheCase()
     {
         Assert.Same(Preset.Quick, Preset.All[0]);
@@ -39,6 +49,9 @@ public class PresetTests
             (preset.Model with { VocabularySize = 65 }).Validated();
             preset.Training.Validated();
             Assert.Same(preset, Preset.Find(preset.Name.ToUpperInvariant()));
+            // A task's preset trains on sequences of the task's length, over the task's tokens.
+            if (preset.Task is { } task)
+                Assert.Equal((task.Validated().SequenceLength, task.VocabularySize), (preset.Training.Context, preset.Model.VocabularySize));
         }
         Assert.Null(Preset.Find("huge"));
     }

@@ -91,7 +91,7 @@ public class WeightAverageTests
         Assert.Equal(plain.Train, averaged.Train);
         for (int i = 0; i < plain.Model.Parameters.Count; i++) Assert.Equal(plain.Model.Parameters[i].Value, averaged.Model.Parameters[i].Value);
         Assert.NotEqual(plain.Validation, averaged.Validation);
-        double direct = averaged.Trainer.WithEvaluatedWeights(() => Evaluator.ValidationLoss(averaged.Model, new ValidationWindows(corpus.Validation, options.Context), options.Batch));
+        double direct = averaged.Trainer.WithEvaluatedWeights(() => Evaluator.Validate(averaged.Model, new ValidationWindows(corpus.Validation, options.Context), options.Batch).Loss);
         Assert.Equal(averaged.Validation, direct);
         Assert.Null(plain.Trainer.Average);
     }
