@@ -27,15 +27,15 @@ internal static class TopLevel
             if (parsed.CommandResult.Command.Name is "train" or "serve") configuration.ProcessTerminationTimeout = null;
             return parsed.Invoke(configuration);
         }
-        catch (UsageException e)
-        {
-            return Fail($"{e.Message} See 'minrnn --help'.", UsageError);
-        }
         catch (Exception e)
         {
-            return Fail(e.Message, RuntimeError);
+            return Report(e);
         }
     }
+
+    /// <summary>Writes <paramref name="e"/> as the one error line and returns its exit code.</summary>
+    public static int Report(Exception e) =>
+        e is UsageException ? Fail($"{e.Message} See 'minrnn --help'.", UsageError) : Fail(e.Message, RuntimeError);
 
     static int Fail(string message, int exitCode)
     {

@@ -104,6 +104,16 @@ internal sealed record RunManifest(string Preset, ModelConfig Model, TrainingOpt
         return null;
     }
 
+    /// <summary>
+    /// 64 bits of the SHA-256 of every setting (and of the data's hash): ranks of one run must have the same, so that each
+    /// trains the same model on the same data.
+    /// </summary>
+    public ulong Fingerprint()
+    {
+        string all = string.Concat(Entries(this).OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}\n"));
+        return BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(all)));
+    }
+
     static Dictionary<string, string> Entries(RunManifest m)
     {
         var all = new Dictionary<string, string>();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MinRnn.Data;
+using MinRnn.Distributed;
 using MinRnn.IO;
 using MinRnn.Kernels;
 using MinRnn.Model;
@@ -12,7 +13,8 @@ namespace MinRnn.Cli.Training;
 /// data (or set up the task), build or restore the model, then train with periodic evaluation, keeping in the out
 /// directory best.safetensors (the best evaluation: lowest validation loss, or a task's highest accuracy),
 /// last.safetensors + state.safetensors (for --resume), metrics.jsonl and loss.png. The run is saved at every
-/// evaluation and when SIGINT or SIGTERM asks it to stop.
+/// evaluation and when SIGINT or SIGTERM asks it to stop. Under mpirun, every rank trains its share of each batch
+/// (<see cref="Trainer"/>) and rank 0 alone prints and writes files.
 /// </summary>
 internal static class TrainingRun
 {
@@ -20,12 +22,50 @@ internal static class TrainingRun
 
     public static int Execute(TrainRequest request, CancellationToken cancellation)
     {
+        ProcessGroup group;
+        try { group = ProcessGroup.FromEnvironment(); }
+        // Every rank finds MPI missing alike: the first says so.
+        catch (DllNotFoundException) when (ProcessGroup.LauncherRank() is > 0) { return TopLevel.RuntimeError; }
+        catch (DllNotFoundException e) { throw new DllNotFoundException($"started by mpirun, but {e.Message}", e); }
+        using (group)
+        {
+            if (!group.IsDistributed) return Run(request, group, cancellation);
+            var error = Console.Error;
+            if (!group.IsFirst)
+            {
+                Console.SetOut(TextWriter.Null);
+                Console.SetError(TextWriter.Null);
+            }
+            try { return Run(request, group, cancellation); }
+            // A bad flag, different settings, a non-finite step: every rank meets these alike, and rank 0 says so (the
+            // others write to nowhere) before any exits, for mpirun ends the job at the first non-zero exit.
+            catch (Exception e) when (e is UsageException or NotFiniteNumberException)
+            {
+                int code = TopLevel.Report(e);
+                group.Barrier();
+                return code;
+            }
+            catch (Exception e)
+            {
+                // This rank alone failed (its disk, its memory): the others would wait for it in the next sum for ever.
+                error.WriteLine($"minrnn: error: rank {group.Rank} of {group.Size}: {string.Join(' ', e.Message.Split('\n', StringSplitOptions.TrimEntries))}");
+                error.Flush();
+                group.Abort(TopLevel.RuntimeError);
+                throw;
+            }
+        }
+    }
+
+    static int Run(TrainRequest request, ProcessGroup group, CancellationToken cancellation)
+    {
         if (request.Threads is { } threads) Parallelism.Threads = threads;
         var (manifest, outDirectory) = Resolve(request);
 
         (var data, manifest) = OpenData(request, manifest, outDirectory, cancellation);
         var config = manifest.Model with { VocabularySize = data.Source.VocabularySize };
         manifest = manifest with { Model = config };
+        if (group.IsDistributed && !group.AllAgree(manifest.Fingerprint() ^ (request.Resume ? 1UL : 0UL)))
+            throw new UsageException($"the {group.Size} ranks were started with different settings or data; every rank of mpirun must run the same minrnn train command on the same data.");
 
         string statePath = Path.Combine(outDirectory, StateFile), lastPath = Path.Combine(outDirectory, LastFile);
         // A run killed before its first checkpoint has a run.json and nothing to resume from: it starts again from step 0.
@@ -51,17 +91,25 @@ internal static class TrainingRun
         string ema = options.EmaDecay > 0 ? $", weights averaged (EMA {options.EmaDecay.ToString(CultureInfo.InvariantCulture)})" : "";
         Console.WriteLine($"training  {options.Steps} steps of {options.Batch} x {options.Context}{accumulated}, lr {options.LearningRate} → {options.MinLearningRate}{decay}{patience}{ema}, " +
                           $"{Parallelism.Threads} thread{(Parallelism.Threads == 1 ? "" : "s")}, peak memory ≈ {MemoryEstimate.Format(bytes)}");
+        if (group.IsDistributed)
+            Console.WriteLine($"ranks     {group.Size} processes (mpirun), {options.Batch / Math.Max(1, group.Size)} sequences of each batch per rank, gradients summed every step");
         if (bytes > available)
             throw new UsageException($"this configuration needs about {MemoryEstimate.Format(bytes)} but only {MemoryEstimate.Format(available)} is available; lower --batch, --context or the model size.");
 
-        var trainer = new Trainer(model, data.Source, options) { SkipNonFinite = request.SkipNonFinite };
-        try { Directory.CreateDirectory(outDirectory); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        Trainer trainer;
+        try { trainer = new Trainer(model, data.Source, options, group) { SkipNonFinite = request.SkipNonFinite }; }
+        catch (ArgumentException e) when (group.IsDistributed) { throw new UsageException(e.Message); }
+        bool writes = group.IsFirst; // rank 0 alone keeps the files of the run
+        if (writes)
         {
-            throw new IOException($"could not create the out directory {outDirectory} ({(FirstFileInTheWay(outDirectory) is { } file ? $"{file} is a file" : e.Message)}); pass another --out.", e);
+            try { Directory.CreateDirectory(outDirectory); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException($"could not create the out directory {outDirectory} ({(FirstFileInTheWay(outDirectory) is { } file ? $"{file} is a file" : e.Message)}); pass another --out.", e);
+            }
+            // A kill in the middle of a save leaves its hidden temporary file; the checkpoints themselves are whole.
+            AtomicFile.RemoveLeftovers(outDirectory);
         }
-        // A kill in the middle of a save leaves its hidden temporary file; the checkpoints themselves are whole.
-        AtomicFile.RemoveLeftovers(outDirectory);
         int startStep = 0;
         if (restore)
         {
@@ -73,7 +121,7 @@ internal static class TrainingRun
         {
             Console.WriteLine($"resuming  at step 0 of {options.Steps}: the run had not saved a checkpoint yet");
         }
-        manifest.Save(outDirectory);
+        if (writes) manifest.Save(outDirectory);
         if (trainer.Finished)
         {
             Console.WriteLine(trainer.StoppedEarly
@@ -85,12 +133,19 @@ internal static class TrainingRun
 
         int? savedStep = restore ? startStep : null;
         using var stop = new StopSignal();
-        using (var metrics = new MetricsLog(outDirectory, resumeFromStep: request.Resume ? startStep : null))
-        using (var progress = new TrainingProgress(options.Steps, startStep))
+        string? stopped = null;
+        using (var metrics = writes ? new MetricsLog(outDirectory, resumeFromStep: request.Resume ? startStep : null) : null)
+        using (var progress = writes ? new TrainingProgress(options.Steps, startStep) : null)
         {
             string title = $"{Describe(config)} — {data.Name}";
-            while (!trainer.Finished && stop.Requested is null)
+            while (!trainer.Finished)
             {
+                // The ranks stop together, after the same step, whichever of them the signal reached.
+                if (group.Any(stop.Requested is not null))
+                {
+                    stopped = stop.Requested ?? "a signal to another rank";
+                    break;
+                }
                 try
                 {
                     TrainStepAndEvaluate();
@@ -106,12 +161,13 @@ internal static class TrainingRun
             void TrainStepAndEvaluate()
             {
                 var step = trainer.TrainStep();
-                metrics.Write(step);
-                progress.Update(step);
+                metrics?.Write(step);
+                progress?.Update(step);
                 if (step.Skipped)
-                    progress.Message($"step {step.Step}: the loss or the gradient is not finite; step skipped ({trainer.SkippedSteps} so far)");
+                    progress?.Message($"step {step.Step}: the loss or the gradient is not finite; step skipped ({trainer.SkippedSteps} so far)");
                 if (!trainer.EvaluationDue) return;
                 var evaluation = trainer.Evaluate();
+                if (metrics is null || progress is null) return;
                 metrics.Write(evaluation, trainer.Elapsed);
                 progress.Update(evaluation);
                 var extra = Extra(evaluation.Step, options.Context, evaluation);
@@ -119,8 +175,8 @@ internal static class TrainingRun
                 SaveResumePoint(extra);
                 LossPlot.Save(Path.Combine(outDirectory, LossPlot.FileName), title, metrics.History);
             }
-            if (stop.Requested is not null && savedStep != trainer.Step) SaveResumePoint(Extra(trainer.Step, options.Context, null));
-            if (stop.Requested is null)
+            if (stopped is not null && savedStep != trainer.Step && writes) SaveResumePoint(Extra(trainer.Step, options.Context, null));
+            if (stopped is null && progress is not null)
             {
                 string skipped = trainer.SkippedSteps > 0 ? $"; {trainer.SkippedSteps} steps skipped for a non-finite loss or gradient" : "";
                 if (trainer.StoppedEarly)
@@ -131,14 +187,14 @@ internal static class TrainingRun
                 progress.Message($"{best} at step {trainer.BestStep}; {ProgressLine.Duration(trainer.Elapsed)}{skipped}; checkpoints in {outDirectory}");
             }
         }
-        if (stop.Requested is null)
+        if (stopped is null)
         {
-            PrintNextCommands(outDirectory, manifest.Task is null);
+            if (writes) PrintNextCommands(outDirectory, manifest.Task is null);
             return 0;
         }
-        Console.Error.WriteLine($"minrnn: stopped by {stop.Requested} after step {trainer.Step}; {LastFile} and {StateFile} are saved in {outDirectory}; " +
+        Console.Error.WriteLine($"minrnn: stopped by {stopped} after step {trainer.Step}; {LastFile} and {StateFile} are saved in {outDirectory}; " +
                                 "continue with --resume.");
-        return stop.ExitCode;
+        return stop.Requested is null ? 128 + 15 : stop.ExitCode;
 
         // The training state first: it alone resumes the run, and last.safetensors never runs ahead of it.
         void SaveResumePoint(Dictionary<string, string> extra)

@@ -46,20 +46,23 @@ internal sealed unsafe class MpiLibrary
         max = Export("ompi_mpi_op_max");
     }
 
-    /// <summary>Loads the library and calls MPI_Init.</summary>
+    /// <summary>The environment variable that names another file for the library (an Open MPI installed elsewhere).</summary>
+    public const string PathVariable = "MINRNN_MPI_LIBRARY";
+
+    /// <summary>Loads the library (<see cref="PathVariable"/>, else <see cref="FileName"/> from the system's paths) and calls MPI_Init.</summary>
     /// <exception cref="DllNotFoundException">Open MPI's library is not installed, or is not Open MPI.</exception>
     public static MpiLibrary Initialize()
     {
-        nint handle;
+        string file = Environment.GetEnvironmentVariable(PathVariable) ?? FileName;
         MpiLibrary mpi;
         try
         {
-            handle = NativeLibrary.Load(FileName);
+            nint handle = NativeLibrary.Load(file);
             mpi = new MpiLibrary(handle);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
         {
-            throw new DllNotFoundException($"{FileName} (Open MPI) could not be loaded ({e.GetType().Name}); install it with 'apt-get install openmpi-bin'.");
+            throw new DllNotFoundException($"{file} (Open MPI) could not be loaded ({e.GetType().Name}); install Open MPI ('apt-get install openmpi-bin'), or name its libmpi.so.40 in {PathVariable}.");
         }
         int done;
         mpi.initialized(&done);

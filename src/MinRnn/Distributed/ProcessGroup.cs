@@ -26,6 +26,13 @@ internal sealed class ProcessGroup : IDisposable
     public static string? LauncherSize(Func<string, string?> environment) =>
         environment("OMPI_COMM_WORLD_SIZE") ?? environment("PMI_SIZE");
 
+    /// <summary>This process's rank as the launcher gave it (OMPI_COMM_WORLD_RANK or PMI_RANK), or null outside a launcher: known even when MPI is not.</summary>
+    public static int? LauncherRank(Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        return int.TryParse(environment("OMPI_COMM_WORLD_RANK") ?? environment("PMI_RANK"), out int rank) ? rank : null;
+    }
+
     /// <summary>The ranks of mpirun when it started this process, else <see cref="Single"/>.</summary>
     /// <exception cref="DllNotFoundException">mpirun started this process but Open MPI's library cannot be loaded.</exception>
     public static ProcessGroup FromEnvironment(Func<string, string?>? environment = null)
@@ -71,6 +78,15 @@ internal sealed class ProcessGroup : IDisposable
         Span<int> differs = [BitConverter.ToUInt64(bytes) == value ? 0 : 1];
         mpi.MaxInPlace(differs);
         return differs[0] == 0;
+    }
+
+    /// <summary>Whether <paramref name="value"/> is true on any rank.</summary>
+    public bool Any(bool value)
+    {
+        if (!IsDistributed) return value;
+        Span<int> flag = [value ? 1 : 0];
+        mpi!.MaxInPlace(flag);
+        return flag[0] != 0;
     }
 
     /// <summary>Waits until every rank is here.</summary>

@@ -1,4 +1,5 @@
 using MinRnn.Data;
+using MinRnn.Distributed;
 using MinRnn.Layers;
 using MinRnn.Model;
 
@@ -14,25 +15,29 @@ internal static class Evaluator
 {
     /// <summary>
     /// Runs <paramref name="model"/> (no dropout, h_0 = 0 per sequence) over every sequence of <paramref name="set"/>,
-    /// <paramref name="batch"/> at a time, scoring the last <see cref="IValidationSet.Scored"/> positions of each.
+    /// <paramref name="batch"/> at a time, scoring the last <see cref="IValidationSet.Scored"/> positions of each. With
+    /// several ranks in <paramref name="group"/>, rank r scores sequences r·S/R … (r+1)·S/R - 1 and the sums are added.
     /// </summary>
-    public static ValidationScore Validate(LanguageModel model, IValidationSet set, int batch)
+    public static ValidationScore Validate(LanguageModel model, IValidationSet set, int batch, ProcessGroup? group = null)
     {
+        group ??= ProcessGroup.Single;
         int length = set.Length, scored = set.Scored, vocabulary = model.Config.VocabularySize;
-        batch = Math.Min(batch, set.Count);
+        int begin = (int)((long)set.Count * group.Rank / group.Size), end = (int)((long)set.Count * (group.Rank + 1) / group.Size);
+        batch = Math.Max(1, Math.Min(batch, end - begin));
         var inputs = new int[batch * length];
         var targets = new int[batch * scored];
-        double sum = 0;
-        long correct = 0;
-        for (int first = 0; first < set.Count; first += batch)
+        Span<double> totals = [0, 0]; // the summed loss and the correct predictions
+        for (int first = begin; first < end; first += batch)
         {
-            int rows = set.Fill(first, inputs, targets);
+            int count = Math.Min(batch, end - first);
+            int rows = set.Fill(first, inputs.AsSpan(0, count * length), targets.AsSpan(0, count * scored));
             int positions = rows * scored;
             var logits = model.Forward(inputs.AsSpan(0, rows * length), rows, length, scored: scored);
-            sum += SoftmaxCrossEntropy.Forward(logits, targets.AsSpan(0, positions), positions, vocabulary) * positions;
-            correct += Accuracy.Correct(logits, targets.AsSpan(0, positions), positions, vocabulary);
+            totals[0] += SoftmaxCrossEntropy.Forward(logits, targets.AsSpan(0, positions), positions, vocabulary) * positions;
+            totals[1] += Accuracy.Correct(logits, targets.AsSpan(0, positions), positions, vocabulary);
         }
-        return new ValidationScore(sum / set.Positions, (double)correct / set.Positions);
+        group.Sum(totals);
+        return new ValidationScore(totals[0] / set.Positions, totals[1] / set.Positions);
     }
 
     /// <summary>Characters per forward call of <see cref="StreamingLoss"/>: the state carries across calls.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MinRnn.Data;
+using MinRnn.Distributed;
 using MinRnn.Layers;
 using MinRnn.Model;
 
@@ -24,6 +25,7 @@ internal sealed class Trainer
     readonly float[] dLogits;
     readonly Memory<float>[] gradients;
     readonly WeightAverage? average;
+    readonly ProcessGroup group;
     readonly Stopwatch clock = Stopwatch.StartNew();
     TimeSpan elapsedBefore;
 
@@ -36,10 +38,17 @@ internal sealed class Trainer
     /// <summary>Prepares to train <paramref name="model"/> (already initialised or loaded) on <paramref name="data"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid or do not fit the data, or the model's vocabulary is not the data's.</exception>
     /// <exception cref="InvalidDataException">The data is too short for the options.</exception>
-    public Trainer(LanguageModel model, DataSource data, TrainingOptions options)
+    /// <param name="model">The model, already initialised or loaded (the same on every rank).</param>
+    /// <param name="data">What it learns from.</param>
+    /// <param name="options">How.</param>
+    /// <param name="group">The ranks that train it together, each on its share of every batch; by default this process alone.</param>
+    public Trainer(LanguageModel model, DataSource data, TrainingOptions options, ProcessGroup? group = null)
     {
         this.model = model;
         this.options = options.Validated();
+        this.group = group ?? ProcessGroup.Single;
+        if (options.Batch % this.group.Size != 0)
+            throw new ArgumentException($"--batch {options.Batch} must divide evenly among the {this.group.Size} ranks; choose a multiple of {this.group.Size}.");
         if (data.VocabularySize != model.Config.VocabularySize)
             throw new ArgumentException($"{data.DescribeVocabulary()} but the model's vocabulary has {model.Config.VocabularySize}.");
         int length = data.SequenceLength(options);
@@ -53,7 +62,7 @@ internal sealed class Trainer
         gradients = model.Parameters.Select(p => new Memory<float>(p.Gradient)).ToArray();
         inputs = new int[options.Batch * sampler.Length];
         targets = new int[options.Batch * sampler.Scored];
-        dLogits = new float[(long)targets.Length * model.Config.VocabularySize];
+        dLogits = new float[(long)targets.Length / this.group.Size * model.Config.VocabularySize];
         if (options.EmaDecay > 0) average = new WeightAverage(model.Parameters, options.EmaDecay);
         BestValidationLoss = double.PositiveInfinity;
         BestValidationAccuracy = double.NegativeInfinity;
@@ -110,16 +119,20 @@ internal sealed class Trainer
     /// <summary>
     /// Takes one optimisation step: <see cref="TrainingOptions.GradientAccumulation"/> = N micro-batches of B sequences,
     /// each micro-batch's loss gradient scaled by 1 / (N·B·P) so that their sum is the gradient of the mean loss over all
-    /// N·B·P scored positions — the step one batch of N·B sequences would take.
+    /// N·B·P scored positions — the step one batch of N·B sequences would take. With R ranks, every rank draws the same
+    /// batch and rank r takes its rows r·B/R … (r+1)·B/R - 1; the gradients (each already a share of that mean) and the
+    /// losses are summed across the ranks before the clip, so that every rank takes the same step.
     /// </summary>
     /// <exception cref="NotFiniteNumberException">The loss or the gradient is NaN or infinite and <see cref="SkipNonFinite"/>
     /// is off; nothing was updated and <see cref="Step"/> is unchanged.</exception>
     public StepReport TrainStep()
     {
         long start = Stopwatch.GetTimestamp();
-        int step = Step + 1, micro = options.GradientAccumulation, rows = options.Batch * sampler.Scored, vocabulary = model.Config.VocabularySize;
-        float scale = 1f / (rows * micro);
+        int step = Step + 1, micro = options.GradientAccumulation, vocabulary = model.Config.VocabularySize, length = sampler.Length, scored = sampler.Scored;
+        int share = options.Batch / group.Size, first = group.Rank * share, rows = share * scored;
+        float scale = 1f / ((long)options.Batch * scored * micro);
         double lr = options.Schedule.At(step), loss = 0;
+        string? problem = null;
         // The trainer's shapes are fixed and valid, so the only argument a layer can reject here is a NaN or an
         // infinity inside the network (the scan checks its pre-activations, the loss its logits).
         try
@@ -127,8 +140,8 @@ internal sealed class Trainer
             for (int k = 0; k < micro; k++)
             {
                 sampler.Next(inputs, targets);
-                var logits = model.Forward(inputs, options.Batch, sampler.Length, train: true, seed: DropoutSeed(step, k), scored: sampler.Scored);
-                double microLoss = SoftmaxCrossEntropy.ForwardBackward(logits, targets, dLogits, rows, vocabulary, scale);
+                var logits = model.Forward(inputs.AsSpan(first * length, share * length), share, length, train: true, seed: DropoutSeed(step, k), scored: scored);
+                double microLoss = SoftmaxCrossEntropy.ForwardBackward(logits, targets.AsSpan(first * scored, rows), dLogits, rows, vocabulary, scale);
                 loss += microLoss / micro;
                 if (!double.IsFinite(microLoss)) break;
                 if (k == 0) model.ZeroGradients();
@@ -137,8 +150,20 @@ internal sealed class Trainer
         }
         catch (Exception e) when (e is ArgumentException or NotFiniteNumberException)
         {
-            return NonFinite(step, $"the network is not finite ({e.Message.TrimEnd('.')})", double.NaN, lr, double.NaN, start);
+            problem = $"the network is not finite ({e.Message.TrimEnd('.')})";
+            loss = double.NaN;
         }
+        if (group.IsDistributed)
+        {
+            // Every rank learns whether any failed, so that all skip (or stop at) the same step.
+            Span<double> shared = [loss / group.Size, problem is null ? 0 : 1];
+            group.Sum(shared);
+            if (shared[1] > 0) problem ??= "the network is not finite on another rank";
+            loss = shared[0];
+            if (problem is null && double.IsFinite(loss))
+                foreach (var p in model.Parameters) group.Sum(p.Gradient);
+        }
+        if (problem is not null) return NonFinite(step, problem, double.NaN, lr, double.NaN, start);
         if (!double.IsFinite(loss)) return NonFinite(step, $"the training loss is {loss}", loss, lr, double.NaN, start);
         double norm = options.Clip > 0 ? GradientClipping.ClipByGlobalNorm((float)options.Clip, gradients) : GradientClipping.GlobalNorm(gradients);
         if (!double.IsFinite(norm)) return NonFinite(step, $"the gradient norm is {norm}", loss, lr, norm, start);
@@ -156,9 +181,9 @@ internal sealed class Trainer
 
     /// <summary>
     /// The dropout seed of micro-batch <paramref name="micro"/> of <paramref name="step"/>: every step and micro-batch its
-    /// own masks (micro-batch 0 keeps the seed a step had before accumulation existed).
+    /// own masks (micro-batch 0 keeps the seed a step had before accumulation existed), and every rank its own, for its own rows.
     /// </summary>
-    ulong DropoutSeed(int step, int micro) => options.Seed * 7_919 + (ulong)step + ((ulong)micro << 32);
+    ulong DropoutSeed(int step, int micro) => options.Seed * 7_919 + (ulong)step + ((ulong)micro << 32) + ((ulong)group.Rank << 48);
 
     /// <summary>Stops the run or, with <see cref="SkipNonFinite"/>, counts <paramref name="step"/> as taken without updating anything.</summary>
     StepReport NonFinite(int step, string problem, double loss, double lr, double norm, long start)
@@ -204,7 +229,7 @@ internal sealed class Trainer
         ValidationScore score;
         try
         {
-            score = WithEvaluatedWeights(() => Evaluator.Validate(model, validation, options.Batch));
+            score = WithEvaluatedWeights(() => Evaluator.Validate(model, validation, options.Batch, group));
         }
         catch (Exception e) when (e is ArgumentException or NotFiniteNumberException)
         {
