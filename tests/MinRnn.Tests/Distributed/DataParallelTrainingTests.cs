@@ -8,7 +8,8 @@ namespace MinRnn.Tests.Distributed;
 
 /// <summary>
 /// <c>mpirun -np 2 minrnn train</c> on this machine (one thread per rank): the same run as one process, to float rounding;
-/// the same run twice, bit for bit; and the launcher's failures are one line.
+/// the same run twice, bit for bit; a rank killed ends the job and <c>--resume</c> continues it exactly, on any number of
+/// ranks; and the launcher's failures are one line.
 /// </summary>
 [Collection(nameof(DataParallelTrainingTests))]
 public sealed class DataParallelTrainingTests : IDisposable
@@ -94,6 +95,40 @@ public sealed class DataParallelTrainingTests : IDisposable
     }
 
     [Fact]
+    public async Task AKilledRankEndsTheJobAndResumeContinuesExactlyOnAnyNumberOfRanks()
+    {
+        string killed = directory.File("killed"), whole = directory.File("whole"), onOne = directory.File("on-one");
+        Succeeds(Run(MpiRun(2, Flags(whole, steps: 40))));
+
+        // Far more steps than it will take: a rank is killed after the checkpoint of step 10 and before the last.
+        using (var mpirun = CliRunner.Start(MpiRun(2, Flags(killed, steps: 1_000_000))))
+        using (CliRunner.KillWhenDone(mpirun))
+        {
+            var output = mpirun.StandardOutput.ReadToEndAsync();
+            var error = mpirun.StandardError.ReadToEndAsync();
+            var deadline = Stopwatch.StartNew();
+            while (!File.Exists(Path.Combine(killed, "state.safetensors")) && deadline.Elapsed < TimeSpan.FromMinutes(2) && !mpirun.HasExited) Thread.Sleep(20);
+            if (mpirun.HasExited) Assert.Fail($"mpirun ended early: {await error}");
+            Process.GetProcessById(ChildrenOf(mpirun.Id).First()).Kill();
+            Assert.True(mpirun.WaitForExit(TimeSpan.FromMinutes(1)), "mpirun did not end after a rank was killed");
+            Assert.NotEqual(0, mpirun.ExitCode);
+            await Task.WhenAll(output, error);
+        }
+        CopyDirectory(killed, onOne);
+
+        // --steps may change on resume; --decay-steps 20 keeps the schedule that of the 40-step run.
+        Succeeds(Run(MpiRun(2, "train", "--data", SharedData.TinyShakespearePath(), "--out", killed, "--resume", "--steps", "40", "--threads", "1")));
+        Assert.Equal(Weights(whole), Weights(killed));
+        Assert.Equal(Losses(whole)[^5..], Losses(killed)[^5..]);
+
+        // The same checkpoint resumed by one process: the same run, to the rounding of the reduction.
+        Succeeds(CliRunner.Run("train", "--data", SharedData.TinyShakespearePath(), "--out", onOne, "--resume", "--steps", "40", "--threads", "1"));
+        float[] expected = Weights(whole), actual = Weights(onOne);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 + 1e-4 * Math.Abs(expected[i]), $"weight {i}: {expected[i]} vs {actual[i]}");
+    }
+
+    [Fact]
     public void ABatchTheRanksCannotShareOrRanksThatDisagreeAreOneLineAndWriteNothing()
     {
         string output = directory.File("bad");
@@ -135,5 +170,24 @@ public sealed class DataParallelTrainingTests : IDisposable
         var ours = result.Error.Split('\n').Where(l => l.StartsWith("minrnn: error: ", StringComparison.Ordinal)).ToArray();
         Assert.True(ours.Length == 1, $"expected one error line, got: {result.Error}");
         Assert.Contains(fragment, ours[0]);
+    }
+
+    /// <summary>The processes whose parent is <paramref name="parent"/> (mpirun's ranks), from /proc.</summary>
+    static IEnumerable<int> ChildrenOf(int parent) =>
+        Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)).Select(n => int.Parse(n!))
+            .Where(pid =>
+            {
+                try
+                {
+                    string stat = File.ReadAllText($"/proc/{pid}/stat");
+                    return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]) == parent;
+                }
+                catch (IOException) { return false; }
+            });
+
+    static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 }
