@@ -22,9 +22,15 @@ internal static class BenchOutput
         return writer;
     }
 
-    /// <summary>Starts the one JSON object on standard output with the machine: date, cpu and threads.</summary>
+    /// <summary>
+    /// Starts the one JSON object on standard output with the machine: date, cpu and threads. The terminal type is
+    /// forgotten first: where standard output is a terminal (mpirun hands its ranks one, and forwards it wherever its own
+    /// output goes, a file included) the console's first write would otherwise send the terminal's keypad escape sequence
+    /// ahead of the JSON.
+    /// </summary>
     public static Utf8JsonWriter StartJson(BenchEnvironment env)
     {
+        Environment.SetEnvironmentVariable("TERM", null);
         var writer = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
         writer.WriteStartObject();
         writer.WriteString("date", env.Date);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MinRnn.Data;
+using MinRnn.Distributed;
 using MinRnn.Kernels;
 using MinRnn.Layers;
 using MinRnn.Model;
@@ -28,10 +29,11 @@ internal static class TrainBench
 
     /// <summary>
     /// Measures every preset with each of <paramref name="cells"/> that its architecture takes (the classic
-    /// GRU and LSTM only with the plain architecture).
+    /// GRU and LSTM only with the plain architecture); with a <paramref name="group"/> of several ranks, each step trains
+    /// the same global batch across them.
     /// </summary>
     public static IEnumerable<Result> Run(IEnumerable<Preset> presets, IEnumerable<RecurrentCell> cells, int threads, int steps, double peakGflops,
-        bool breakdown = false)
+        bool breakdown = false, ProcessGroup? group = null)
     {
         Parallelism.Threads = threads;
         var corpus = new CorpusSource(SyntheticCorpus());
@@ -42,7 +44,7 @@ internal static class TrainBench
             var model = LanguageModel.Create(preset.Model with { Cell = cell, VocabularySize = Vocabulary });
             model.Initialize(1);
             var options = preset.Training with { Steps = 2 * steps + 2 };
-            var trainer = new Trainer(model, corpus, options);
+            var trainer = new Trainer(model, corpus, options, group);
             double[] Steps(int count) => [.. Enumerable.Range(0, count).Select(_ =>
             {
                 long start = Stopwatch.GetTimestamp();

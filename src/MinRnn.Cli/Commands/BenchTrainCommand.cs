@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MinRnn.Cli.Bench;
 using MinRnn.Cli.Training;
+using MinRnn.Distributed;
 using MinRnn.Kernels;
 using MinRnn.Layers;
 using MinRnn.Training;
@@ -12,6 +13,8 @@ namespace MinRnn.Cli.Commands;
 /// <summary>
 /// <c>minrnn bench train [--steps N] [--threads N] [--preset NAME]... [--breakdown] [--json]</c>: training throughput and MFU
 /// of the presets with each cell they take; with <c>--breakdown</c>, each kernel's time per step and share of the step.
+/// Under <c>mpirun -np N</c> the ranks train each batch together, as <c>minrnn train</c> does (the breakdown then has a
+/// row for the all-reduce of the gradients), and rank 0 reports for the job.
 /// </summary>
 internal static class BenchTrainCommand
 {
@@ -29,20 +32,25 @@ internal static class BenchTrainCommand
             var chosen = (parsed.GetValue(presets) is { Length: > 0 } names ? names : [Preset.Seed.Name, Preset.Paper.Name, Preset.Gpt.Name, Preset.Mamba.Name])
                 .Select(n => Preset.Find(n) ?? throw new UsageException($"unknown preset '{n}'; choose from {string.Join(", ", Preset.All.Select(p => p.Name))}.")).ToArray();
             int n = parsed.GetValue(threads);
+            // Under mpirun every rank trains its share of each batch, as minrnn train does, and rank 0 alone prints.
+            using var group = ProcessGroup.FromEnvironment();
             var environment = BenchEnvironment.Capture(n);
-            double peak = Enumerable.Range(0, 3).Max(_ => FmaPeak.MeasureGflops(n, TimeSpan.FromMilliseconds(200)));
-            var results = TrainBench.Run(chosen, Enum.GetValues<RecurrentCell>(), n, parsed.GetValue(steps), peak, parsed.GetValue(breakdown)).ToList();
-            if (parsed.GetValue(json)) WriteJson(environment, peak, results);
-            else WriteTable(environment, peak, parsed.GetValue(steps), results);
+            // The ranks measure their peaks at the same time, on the cores they share, so the sum is the job's peak.
+            Span<double> peak = [Enumerable.Range(0, 3).Max(_ => FmaPeak.MeasureGflops(n, TimeSpan.FromMilliseconds(200)))];
+            group.Sum(peak);
+            var results = TrainBench.Run(chosen, Enum.GetValues<RecurrentCell>(), n, parsed.GetValue(steps), peak[0], parsed.GetValue(breakdown), group).ToList();
+            if (!group.IsFirst) return 0;
+            if (parsed.GetValue(json)) WriteJson(environment, group.Size, peak[0], results);
+            else WriteTable(environment, group.Size, peak[0], parsed.GetValue(steps), results);
             return 0;
         });
         return command;
     }
 
-    static void WriteTable(BenchEnvironment env, double peak, int steps, IReadOnlyList<TrainBench.Result> results)
+    static void WriteTable(BenchEnvironment env, int ranks, double peak, int steps, IReadOnlyList<TrainBench.Result> results)
     {
         Console.WriteLine($"date     {env.Date:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine($"cpu      {env.Cpu}, {env.Threads} threads, {env.Simd}; FMA peak {peak:F0} GFLOP/s");
+        Console.WriteLine($"cpu      {env.Cpu}, {(ranks > 1 ? $"{ranks} ranks × " : "")}{env.Threads} threads, {env.Simd}; FMA peak {peak:F0} GFLOP/s");
         Console.WriteLine($"timing   median of {steps} steps after 2 warm-up steps; MFU counts 6 FLOPs per token per weight the step multiplies by (not layer 0 of a plain model, folded into a table), the transformer's causal attention products, 6·T·D per layer, and mamba's scan multiply-adds, 18·d_inner·N per layer");
         var table = new Table().AddColumns("preset", "cell", "parameters", "step ms", "chars/s", "GFLOP/s", "MFU", "peak memory");
         foreach (var r in results)
@@ -83,9 +91,10 @@ internal static class BenchTrainCommand
         yield return new BreakdownRow("outside the kernels", 0, rest, 100 * rest / b.StepMilliseconds, null);
     }
 
-    static void WriteJson(BenchEnvironment env, double peak, IReadOnlyList<TrainBench.Result> results)
+    static void WriteJson(BenchEnvironment env, int ranks, double peak, IReadOnlyList<TrainBench.Result> results)
     {
         var writer = BenchOutput.StartJson(env, peak);
+        writer.WriteNumber("ranks", ranks);
         writer.WriteStartArray("results");
         foreach (var r in results)
         {

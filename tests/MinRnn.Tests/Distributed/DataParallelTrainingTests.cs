@@ -69,6 +69,27 @@ public sealed class DataParallelTrainingTests : IDisposable
     }
 
     [Fact]
+    public void BenchTrainUnderMpirunTrainsEachBatchAcrossTheRanksAndTimesTheAllReduce()
+    {
+        var result = Run(MpiRun(2, "bench", "train", "--preset", "quick", "--steps", "1", "--threads", "1", "--breakdown", "--json"));
+        Succeeds(result);
+        // Rank 0 alone prints: the output is one JSON object.
+        using var json = JsonDocument.Parse(result.Output);
+        var root = json.RootElement;
+        Assert.Equal(2, root.GetProperty("ranks").GetInt32());
+        var results = root.GetProperty("results").EnumerateArray().ToList();
+        Assert.NotEmpty(results);
+        foreach (var cell in results)
+        {
+            Assert.True(cell.GetProperty("tokens_per_s").GetDouble() > 0);
+            var allReduce = Assert.Single(cell.GetProperty("breakdown").EnumerateArray(),
+                row => row.GetProperty("operation").GetString() == "all-reduce of the gradients");
+            Assert.Equal(1, allReduce.GetProperty("calls_per_step").GetDouble());
+            Assert.True(allReduce.GetProperty("ms_per_step").GetDouble() > 0);
+        }
+    }
+
+    [Fact]
     public void TwoRanksTrainAsOneProcessDoesToFloatRoundingAndTwiceAlikeBitForBit()
     {
         string one = directory.File("one"), two = directory.File("two"), again = directory.File("again");
