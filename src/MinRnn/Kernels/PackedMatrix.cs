@@ -15,7 +15,7 @@ namespace MinRnn.Kernels;
 /// </summary>
 internal sealed unsafe class PackedMatrix
 {
-    const long SerialMultiplies = 1L << 18; // ~1 MB of weights, ~10 µs read on one core: below that, waking the team costs more than it saves
+    const long SerialMultiplies = 1L << 20; // about 5 µs of work on one core: less is not worth the team
     const int Prefetch = 512; // floats ahead of the loads that the matrix-vector kernel prefetches (2 KB)
 
     readonly Gemm.AlignedBuffer storage = new();
