@@ -61,12 +61,13 @@ internal static unsafe class CausalAttention
     /// <summary>
     /// y and logSumExp [batch, heads, time] (L_i = max_j S_ij + log Σ_j exp(S_ij - max), kept for
     /// <see cref="Backward"/>) from qkv. Dropout p &gt; 0 drops attention weights with the mask of
-    /// <paramref name="seed"/>; give every layer and step its own seed.
+    /// <paramref name="seed"/>; give every layer and step its own seed. Sequence b draws the mask of sequence
+    /// <paramref name="firstSequence"/> + b, so that ranks holding parts of a batch draw one process's masks.
     /// </summary>
     /// <exception cref="ArgumentException">A size is not positive, heads does not divide dim, a
     /// buffer's length does not match its shape, an output overlaps qkv, or dropout is not in [0, 1).</exception>
     public static void Forward(ReadOnlySpan<float> qkv, Span<float> y, Span<float> logSumExp, int batch, int time, int heads, int dim,
-        float dropout = 0, ulong seed = 0)
+        float dropout = 0, ulong seed = 0, int firstSequence = 0)
     {
         const string op = "CausalAttention.Forward";
         Validate(op, qkv.Length, batch, time, heads, dim, dropout);
@@ -77,19 +78,19 @@ internal static unsafe class CausalAttention
         Check.Disjoint<float>(op, "y", y, "logSumExp", logSumExp);
         fixed (float* pqkv = qkv) fixed (float* py = y) fixed (float* lse = logSumExp)
         {
-            var job = new Job(pqkv, py, lse, null, null, time, heads, dim, dropout, seed);
+            var job = new Job(pqkv, py, lse, null, null, time, heads, dim, dropout, seed, firstSequence);
             VectorJob.For(batch * heads, 2L * time * time * (dim / heads), job);
         }
     }
 
     /// <summary>
     /// dQkv [batch, time, 3·dim] (overwritten) from dy, given the forward's qkv, y and logSumExp and
-    /// the same dropout and seed.
+    /// the same dropout, seed and first sequence.
     /// </summary>
     /// <exception cref="ArgumentException">A size is not positive, heads does not divide dim, a
     /// buffer's length does not match its shape, dQkv overlaps an input, or dropout is not in [0, 1).</exception>
     public static void Backward(ReadOnlySpan<float> qkv, ReadOnlySpan<float> y, ReadOnlySpan<float> logSumExp, ReadOnlySpan<float> dy,
-        Span<float> dQkv, int batch, int time, int heads, int dim, float dropout = 0, ulong seed = 0)
+        Span<float> dQkv, int batch, int time, int heads, int dim, float dropout = 0, ulong seed = 0, int firstSequence = 0)
     {
         const string op = "CausalAttention.Backward";
         Validate(op, qkv.Length, batch, time, heads, dim, dropout);
@@ -103,7 +104,7 @@ internal static unsafe class CausalAttention
         Check.Disjoint(op, "dy", dy, "dQkv", dQkv);
         fixed (float* pqkv = qkv) fixed (float* py = y) fixed (float* lse = logSumExp) fixed (float* g = dy) fixed (float* d = dQkv)
         {
-            var job = new Job(pqkv, py, lse, g, d, time, heads, dim, dropout, seed);
+            var job = new Job(pqkv, py, lse, g, d, time, heads, dim, dropout, seed, firstSequence);
             VectorJob.For(batch * heads, 5L * time * time * (dim / heads), job);
         }
     }
@@ -175,8 +176,8 @@ internal static unsafe class CausalAttention
     static int Staggered(int length) => length % 64 == 0 ? length + 16 : length;
 
     /// <summary>Forward (dy null) or backward of one (batch, head) pair per item.</summary>
-    readonly struct Job(float* qkv, float* y, float* logSumExp, float* dy, float* dQkv, int time, int heads, int dim, float dropout, ulong seed)
-        : IVectorJob
+    readonly struct Job(float* qkv, float* y, float* logSumExp, float* dy, float* dQkv, int time, int heads, int dim, float dropout, ulong seed,
+        int firstSequence) : IVectorJob
     {
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
@@ -201,7 +202,7 @@ internal static unsafe class CausalAttention
             long row = (long)b * time, column = (long)h * size;
             return new Head(qkv + row * 3 * dim + column, y + row * dim + column, logSumExp + (long)item * time,
                 dy == null ? null : dy + row * dim + column, dQkv == null ? null : dQkv + row * 3 * dim + column,
-                dim, MaskIndex(b, h, 0, 0, heads, time));
+                dim, MaskIndex(firstSequence + b, h, 0, 0, heads, time));
         }
     }
 

@@ -4,8 +4,9 @@ using MinRnn.Kernels;
 namespace MinRnn.Layers;
 
 /// <summary>
-/// Inverted dropout for training: element i is kept iff <see cref="CounterRandom.Uniform"/>(seed, i) &gt;= p,
-/// and kept elements are scaled by 1 / (1 - p). The mask is a pure function of (seed, i), so it is
+/// Inverted dropout for training: element i is kept iff <see cref="CounterRandom.Uniform"/>(seed, offset + i) &gt;= p,
+/// and kept elements are scaled by 1 / (1 - p). The offset places a buffer inside a larger one: ranks that each hold
+/// some of a batch's rows draw the masks that one process holding them all would. The mask is a pure function of (seed, i), so it is
 /// never stored, backward recomputes it, and it does not depend on the thread count. Callers give
 /// every dropout site and step its own seed. p = 0 is the identity. The hash is 64-bit integer
 /// arithmetic: with 512-bit vectors it runs on 8 lanes of ulong at a time, otherwise one element at a
@@ -13,13 +14,15 @@ namespace MinRnn.Layers;
 /// </summary>
 internal static unsafe class Dropout
 {
-    /// <summary>y = mask · x / (1 - p). y may be x itself.</summary>
+    /// <summary>y = mask · x / (1 - p), element i of x being element <paramref name="offset"/> + i of the mask. y may be x itself.</summary>
     /// <exception cref="ArgumentException">x is empty, y's length differs from x's, or p is not in [0, 1).</exception>
-    public static void Forward(ReadOnlySpan<float> x, Span<float> y, float p, ulong seed) => Apply("Dropout.Forward", x, "y", y, p, seed);
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y, float p, ulong seed, long offset = 0) =>
+        Apply("Dropout.Forward", x, "y", y, p, seed, offset);
 
     /// <summary>dx = mask · dy / (1 - p), the same map as forward. dx may be dy itself.</summary>
     /// <exception cref="ArgumentException">dy is empty, dx's length differs from dy's, or p is not in [0, 1).</exception>
-    public static void Backward(ReadOnlySpan<float> dy, Span<float> dx, float p, ulong seed) => Apply("Dropout.Backward", dy, "dx", dx, p, seed);
+    public static void Backward(ReadOnlySpan<float> dy, Span<float> dx, float p, ulong seed, long offset = 0) =>
+        Apply("Dropout.Backward", dy, "dx", dx, p, seed, offset);
 
     /// <summary>Whether element <paramref name="index"/> survives.</summary>
     internal static bool Keeps(ulong seed, long index, float p) => CounterRandom.Uniform(seed, index) >= p;
@@ -31,7 +34,7 @@ internal static unsafe class Dropout
         if (!(p >= 0f && p < 1f)) throw new ArgumentException($"{op}: the drop probability p must be in [0, 1), got {p}.");
     }
 
-    static void Apply(string op, ReadOnlySpan<float> input, string outputName, Span<float> output, float p, ulong seed)
+    static void Apply(string op, ReadOnlySpan<float> input, string outputName, Span<float> output, float p, ulong seed, long offset)
     {
         Validate(op, input.Length, outputName, output.Length, p);
         if (p == 0f)
@@ -40,16 +43,16 @@ internal static unsafe class Dropout
             return;
         }
         fixed (float* i = input) fixed (float* o = output)
-            VectorJob.For(input.Length, 8, new Job(i, o, p, 1f / (1f - p), seed));
+            VectorJob.For(input.Length, 8, new Job(i, o, p, 1f / (1f - p), seed, offset));
     }
 
-    readonly struct Job(float* input, float* output, float p, float scale, ulong seed) : IVectorJob
+    readonly struct Job(float* input, float* output, float p, float scale, ulong seed, long offset) : IVectorJob
     {
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             int i = start;
             if (TOps.Count == Vector512<float>.Count) i = Run512(start, end);
-            for (; i < end; i++) output[i] = Keeps(seed, i, p) ? input[i] * scale : 0f;
+            for (; i < end; i++) output[i] = Keeps(seed, offset + i, p) ? input[i] * scale : 0f;
         }
 
         /// <summary>
@@ -66,8 +69,8 @@ internal static unsafe class Dropout
             int i = start;
             for (; i + 16 <= end; i += 16)
             {
-                var low = Keep(mixedSeed + (Vector512.Create((ulong)i) + lanes) * golden, threshold);
-                var high = Keep(mixedSeed + (Vector512.Create((ulong)i + 8) + lanes) * golden, threshold);
+                var low = Keep(mixedSeed + (Vector512.Create((ulong)(offset + i)) + lanes) * golden, threshold);
+                var high = Keep(mixedSeed + (Vector512.Create((ulong)(offset + i) + 8) + lanes) * golden, threshold);
                 var mask = Vector512.Narrow(low, high).AsSingle();
                 (Vector512.Load(input + i) * scaleVector & mask).Store(output + i);
             }

@@ -21,6 +21,7 @@ internal abstract class LanguageModel
     int rows, batch, time, scored;
     bool training;
     ulong dropoutSeed;
+    int firstSequence;
     StepWeights? stepping;
 
     /// <summary>
@@ -144,10 +145,13 @@ internal abstract class LanguageModel
     /// <para>With <paramref name="scored"/> = P below time, only the last P positions of each sequence get logits,
     /// [batch·P, V] (row b·P + j for position time - P + j of sequence b): the head runs on those rows alone, and in
     /// <see cref="Backward"/> the other positions receive no gradient from it. 0 means every position.</para>
+    /// <para>In training, the dropout masks are those of a batch in which these sequences start at index
+    /// <paramref name="firstSequence"/>: a rank that trains some of a batch's sequences drops what one process training
+    /// them all would.</para>
     /// <exception cref="ArgumentException">Shapes do not match, a token is outside the vocabulary, a state is given
     /// for training or for another model or batch, or <paramref name="scored"/> is outside [0, time].</exception>
     public Span<float> Forward(ReadOnlySpan<int> input, int batch, int time, bool train = false, ulong seed = 0, RecurrentState? state = null,
-        int scored = 0)
+        int scored = 0, int firstSequence = 0)
     {
         const string op = "LanguageModel.Forward";
         Check.Positive(op, ("batch", batch), ("time", time));
@@ -162,13 +166,14 @@ internal abstract class LanguageModel
         this.scored = scored == 0 ? time : scored;
         training = train;
         dropoutSeed = seed;
+        this.firstSequence = firstSequence;
         Grow(ref tokens, rows);
         input.CopyTo(tokens);
         Grow(ref embedded, rows * d);
         var x = embedded.AsSpan(0, rows * d);
         Embedding.Forward(input, embedding.Value, x, v, d);
         AddPositions(x, batch, time, state);
-        if (train && Config.Dropout > 0) Dropout.Forward(x, x, Config.Dropout, DropoutStream(0));
+        if (train && Config.Dropout > 0) Dropout.Forward(x, x, Config.Dropout, DropoutStream(0), DropoutOffset);
         var headInput = ForwardBody(x, batch, time, state);
         if (this.scored < time)
         {
@@ -270,7 +275,7 @@ internal abstract class LanguageModel
         }
         var dx = dEmbedded.AsSpan(0, rows * d);
         if (BackwardBody(dHead, dx)) return;
-        if (Config.Dropout > 0) Dropout.Backward(dx, dx, Config.Dropout, DropoutStream(0));
+        if (Config.Dropout > 0) Dropout.Backward(dx, dx, Config.Dropout, DropoutStream(0), DropoutOffset);
         PositionsBackward(dx);
         Embedding.Backward(tokens.AsSpan(0, rows), dx, embedding.Gradient, v, d);
     }
@@ -323,6 +328,12 @@ internal abstract class LanguageModel
     /// <summary>The dropout mask stream of site <paramref name="site"/> for the last forward.</summary>
     protected ulong DropoutStream(int site) => dropoutSeed * 1_000_003 + (ulong)site;
 
+    /// <summary>The index in its batch of the last forward's first sequence (see <see cref="Forward"/>).</summary>
+    protected int FirstSequence => firstSequence;
+
+    /// <summary>Where the last forward's [rows, D] buffers start in a dropout mask laid over the whole batch.</summary>
+    protected long DropoutOffset => (long)firstSequence * time * Config.Dim;
+
     /// <summary>
     /// d(branch output) from d(residual stream): through dropout site <paramref name="site"/>'s mask into
     /// <paramref name="scratch"/> when training, else the same buffer.
@@ -330,7 +341,7 @@ internal abstract class LanguageModel
     protected ReadOnlySpan<float> DropoutBackward(Span<float> dStream, Span<float> scratch, int site)
     {
         if (!Training) return dStream;
-        Dropout.Backward(dStream, scratch, Config.Dropout, DropoutStream(site));
+        Dropout.Backward(dStream, scratch, Config.Dropout, DropoutStream(site), DropoutOffset);
         return scratch;
     }
 

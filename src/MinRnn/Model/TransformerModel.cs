@@ -128,16 +128,16 @@ internal sealed class TransformerModel : LanguageModel
             LayerNorm.Forward(input, b.Norm1.Value, Rows(b.N1, d), Rows(b.Mean1, 1), Rows(b.Rstd1, 1), rows, d);
             Project(Rows(b.N1, d), b.Attention, null, Rows(b.Qkv, 3 * d), rows);
             CausalAttention.Forward(Rows(b.Qkv, 3 * d), Rows(b.Attended, d), Rows(b.LogSumExp, heads), batch, time, heads, d,
-                Training ? p : 0, AttentionStream(i));
+                Training ? p : 0, AttentionStream(i), FirstSequence);
             Project(Rows(b.Attended, d), b.AttentionOut, null, scratch, rows);
-            if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 1));
+            if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 1), DropoutOffset);
             Residual.Add(input, scratch, Rows(b.X1, d));
 
             LayerNorm.Forward(Rows(b.X1, d), b.Norm2.Value, Rows(b.N2, d), Rows(b.Mean2, 1), Rows(b.Rstd2, 1), rows, d);
             Project(Rows(b.N2, d), b.MlpUp, null, Rows(b.Up, m), rows);
             GeluExact.Forward(Rows(b.Up, m), Rows(b.Gelu, m));
             Project(Rows(b.Gelu, m), b.MlpDown, null, scratch, rows);
-            if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 2));
+            if (Training) Dropout.Forward(scratch, scratch, p, DropoutStream(3 * i + 2), DropoutOffset);
             Residual.Add(Rows(b.X1, d), scratch, Rows(b.Output, d));
             input = Rows(b.Output, d);
         }
@@ -171,7 +171,7 @@ internal sealed class TransformerModel : LanguageModel
             dBranch = DropoutBackward(dx, scratch, 3 * i + 1);
             Linear.Backward(Rows(b.Attended, d), b.AttentionOut.Value, dBranch, Rows(dAttended, d), b.AttentionOut.Gradient, default, rows, d, d);
             CausalAttention.Backward(Rows(b.Qkv, 3 * d), Rows(b.Attended, d), Rows(b.LogSumExp, heads), Rows(dAttended, d), Rows(dQkv, 3 * d),
-                batch, time, heads, d, Training ? p : 0, AttentionStream(i));
+                batch, time, heads, d, Training ? p : 0, AttentionStream(i), FirstSequence);
             Linear.Backward(Rows(b.N1, d), b.Attention.Value, Rows(dQkv, 3 * d), dNorm, b.Attention.Gradient, default, rows, d, 3 * d);
             LayerNorm.Backward(input, b.Norm1.Value, Rows(b.Mean1, 1), Rows(b.Rstd1, 1), dNorm, dx, b.Norm1.Gradient, rows, d, accumulateDx: true);
         }

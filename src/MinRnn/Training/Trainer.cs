@@ -144,7 +144,8 @@ internal sealed class Trainer
             for (int k = 0; k < micro; k++)
             {
                 sampler.Next(inputs, targets);
-                var logits = model.Forward(inputs.AsSpan(first * length, share * length), share, length, train: true, seed: DropoutSeed(step, k), scored: scored);
+                var logits = model.Forward(inputs.AsSpan(first * length, share * length), share, length, train: true, seed: DropoutSeed(step, k), scored: scored,
+                    firstSequence: first);
                 double microLoss = SoftmaxCrossEntropy.ForwardBackward(logits, targets.AsSpan(first * scored, rows), dLogits, rows, vocabulary, scale);
                 loss += microLoss / micro;
                 if (!double.IsFinite(microLoss)) break;
@@ -207,9 +208,10 @@ internal sealed class Trainer
 
     /// <summary>
     /// The dropout seed of micro-batch <paramref name="micro"/> of <paramref name="step"/>: every step and micro-batch its
-    /// own masks (micro-batch 0 keeps the seed a step had before accumulation existed), and every rank its own, for its own rows.
+    /// own masks (micro-batch 0 keeps the seed a step had before accumulation existed). The ranks share it: each draws the
+    /// masks of its own rows of the batch, as one process would.
     /// </summary>
-    ulong DropoutSeed(int step, int micro) => options.Seed * 7_919 + (ulong)step + ((ulong)micro << 32) + ((ulong)group.Rank << 48);
+    ulong DropoutSeed(int step, int micro) => options.Seed * 7_919 + (ulong)step + ((ulong)micro << 32);
 
     /// <summary>Stops the run or, with <see cref="SkipNonFinite"/>, counts <paramref name="step"/> as taken without updating anything.</summary>
     StepReport NonFinite(int step, string problem, double loss, double lr, double norm, long start)

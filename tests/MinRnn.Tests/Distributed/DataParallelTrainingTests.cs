@@ -18,12 +18,12 @@ public sealed class DataParallelTrainingTests : IDisposable
 
     public void Dispose() => directory.Dispose();
 
-    /// <summary>A tiny model without dropout (each rank draws its own masks), a learning rate high enough to move every weight.</summary>
+    /// <summary>A tiny model with dropout (each rank draws the masks of its rows of the batch), a learning rate high enough to move every weight.</summary>
     static string[] Flags(string output, int steps = 20, int batch = 8, params string[] more) =>
     [
         "train", "--data", SharedData.TinyShakespearePath(), "--out", output, "--preset", "quick", "--dim", "32", "--layers", "2",
         "--batch", batch.ToString(), "--context", "64", "--steps", steps.ToString(), "--decay-steps", "20", "--warmup", "2", "--lr", "3e-3",
-        "--dropout", "0", "--eval-every", "10", "--seed", "3", "--threads", "1", .. more,
+        "--dropout", "0.2", "--eval-every", "10", "--seed", "3", "--threads", "1", .. more,
     ];
 
     /// <summary>mpirun starting <paramref name="ranks"/> ranks of the tool with <paramref name="args"/>.</summary>

@@ -112,6 +112,29 @@ public class CausalAttentionTests
         Assert.InRange(kept / (double)total, 0.45, 0.55);
     }
 
+    /// <summary>
+    /// Sequences given with their index in a larger batch draw that batch's masks: the second sequence alone, as sequence 1,
+    /// gives the second half of the two-sequence forward and backward, bit for bit (each (sequence, head) is computed alone).
+    /// </summary>
+    [Fact]
+    public void ASequenceAtItsIndexInTheBatchDrawsTheBatchsMask()
+    {
+        int batch = 2, time = 40, heads = 2, dim = 16;
+        var qkv = TestData.Uniform(batch * time * 3 * dim, 4, 2f);
+        var dy = TestData.Uniform(batch * time * dim, 5);
+        var y = new float[batch * time * dim]; var lse = new float[batch * heads * time]; var dQkv = new float[qkv.Length];
+        CausalAttention.Forward(qkv, y, lse, batch, time, heads, dim, 0.3f, 7);
+        CausalAttention.Backward(qkv, y, lse, dy, dQkv, batch, time, heads, dim, 0.3f, 7);
+        int half = time * 3 * dim;
+        var y1 = new float[time * dim]; var lse1 = new float[heads * time]; var dQkv1 = new float[half];
+        CausalAttention.Forward(qkv.AsSpan(half), y1, lse1, 1, time, heads, dim, 0.3f, 7, firstSequence: 1);
+        CausalAttention.Backward(qkv.AsSpan(half), y1, lse1, dy.AsSpan(time * dim), dQkv1, 1, time, heads, dim, 0.3f, 7, firstSequence: 1);
+        Assert.Equal(y[(time * dim)..], y1);
+        Assert.Equal(dQkv[half..], dQkv1);
+        CausalAttention.Forward(qkv.AsSpan(half), y1, lse1, 1, time, heads, dim, 0.3f, 7);
+        Assert.NotEqual(y[(time * dim)..], y1);
+    }
+
     [Theory]
     [MemberData(nameof(Widths))]
     public void DecodeEqualsForwardLastRowForEveryPrefix(SimdWidth width)

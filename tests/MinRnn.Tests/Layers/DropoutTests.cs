@@ -42,6 +42,29 @@ public class DropoutTests
         }
     }
 
+    /// <summary>A buffer at an offset draws the mask of that stretch of the whole: ranks holding parts of a batch drop as one process would.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void AnOffsetDrawsThatStretchOfTheWholeMask(SimdWidth width)
+    {
+        using var _ = Simd.Force(width);
+        const float p = 0.4f;
+        var x = TestData.Uniform(1000, 8);
+        var whole = new float[x.Length];
+        Dropout.Forward(x, whole, p, 21);
+        foreach (int offset in new[] { 1, 16, 333, 500 })
+        {
+            var part = new float[x.Length - offset];
+            Dropout.Forward(x.AsSpan(offset), part, p, 21, offset);
+            Assert.Equal(whole[offset..], part);
+            var reference = new double[part.Length];
+            DropoutReference.Forward(TestData.ToDouble(x[offset..]), reference, p, 21, offset);
+            TestData.AssertClose(reference, part, 1e-6, 0, $"offset {offset}");
+            Dropout.Backward(x.AsSpan(offset), part, p, 21, offset);
+            Assert.Equal(whole[offset..], part);
+        }
+    }
+
     [Fact]
     public void KeepsAboutOneMinusPAndBackwardUsesTheForwardMask()
     {
