@@ -6,8 +6,8 @@ namespace MinRnn.Layers;
 /// <summary>
 /// Inverted dropout for training: element i is kept iff <see cref="CounterRandom.Uniform"/>(seed, offset + i) &gt;= p,
 /// and kept elements are scaled by 1 / (1 - p). The offset places a buffer inside a larger one: ranks that each hold
-/// some of a batch's rows draw the masks that one process holding them all would. The mask is a pure function of (seed, i), so it is
-/// never stored, backward recomputes it, and it does not depend on the thread count. Callers give
+/// some of a batch's rows draw the masks that one process holding them all would. The mask is a pure function of
+/// (seed, offset + i), so it is never stored, backward recomputes it, and it does not depend on the thread count. Callers give
 /// every dropout site and step its own seed. p = 0 is the identity. The hash is 64-bit integer
 /// arithmetic: with 512-bit vectors it runs on 8 lanes of ulong at a time, otherwise one element at a
 /// time. <see cref="DropoutReference"/> is the double-precision oracle.
