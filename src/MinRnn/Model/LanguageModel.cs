@@ -173,7 +173,7 @@ internal abstract class LanguageModel
         var x = embedded.AsSpan(0, rows * d);
         Embedding.Forward(input, embedding.Value, x, v, d);
         AddPositions(x, batch, time, state);
-        if (train && Config.Dropout > 0) Dropout.Forward(x, x, Config.Dropout, DropoutStream(0), DropoutOffset);
+        if (train && Config.Dropout > 0) DropoutForward(x, 0);
         var headInput = ForwardBody(x, batch, time, state);
         if (this.scored < time)
         {
@@ -333,6 +333,9 @@ internal abstract class LanguageModel
 
     /// <summary>Where the last forward's [rows, D] buffers start in a dropout mask laid over the whole batch.</summary>
     protected long DropoutOffset => (long)firstSequence * time * Config.Dim;
+
+    /// <summary>Dropout site <paramref name="site"/>'s mask applied in place to a [rows, D] buffer of the last forward.</summary>
+    protected void DropoutForward(Span<float> x, int site) => Dropout.Forward(x, x, Config.Dropout, DropoutStream(site), DropoutOffset);
 
     /// <summary>
     /// d(branch output) from d(residual stream): through dropout site <paramref name="site"/>'s mask into

@@ -155,7 +155,7 @@ internal sealed class MambaModel : LanguageModel
             SelectiveScan.Forward(ScanInputs(b, rows), shape, Rows(b.Scanned, inner),
                 TrainingForward ? b.ChunkStates.AsSpan(0, shape.ChunkStatesLength) : default, state is null ? default : state.Hidden[i]);
             Project(Rows(b.Scanned, inner), b.OutProj, null, scratch, rows);
-            if (Training) Dropout.Forward(scratch, scratch, Config.Dropout, DropoutStream(i + 1), DropoutOffset);
+            if (Training) DropoutForward(scratch, i + 1);
             Residual.Add(input, scratch, Rows(b.Output, d));
             input = Rows(b.Output, d);
         }
