@@ -207,75 +207,94 @@ internal static unsafe class SelectiveScan
         }
     }
 
+    /// <summary>
+    /// One item of the forward: chunk by chunk, every vector of the item's channels (each vector's state [N, width] waiting
+    /// in the item's scratch between chunks), so that the chunk's rows of x, delta, z and y, contiguous in memory, are read
+    /// and written while they are close together rather than a whole sequence's column at a time.
+    /// </summary>
     readonly struct ForwardJob(Context context) : IVectorJob
     {
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
-            fixed (float* h = Scratch.Get(ref itemScratch, (context.N + 3 * ChunkLength) * GroupUnit))
+            int n = context.N, size = context.Groups.Size, lanes = GroupUnit;
+            fixed (float* scratch = Scratch.Get(ref itemScratch, size * n + (n + 3 * ChunkLength) * lanes))
+            {
+                float* rates = scratch + size * n, steps = rates + n * lanes;
                 for (int i = start; i < end; i++)
                 {
                     var (b, first, last) = context.Item(i);
                     int vectorEnd = first + (last - first) / TOps.Count * TOps.Count;
-                    for (int c = first; c < vectorEnd; c += TOps.Count) ForwardBlock<TOps, TV>(context, b, c, h, h + context.N * GroupUnit);
-                    for (int c = vectorEnd; c < last; c++) ForwardBlock<SimdScalar, float>(context, b, c, h, h + context.N * GroupUnit);
+                    for (int t0 = 0; t0 < context.Time; t0 += ChunkLength)
+                    {
+                        for (int c = first; c < vectorEnd; c += TOps.Count)
+                            ForwardChunk<TOps, TV>(context, b, c, t0, scratch + (c - first) * n, rates, steps);
+                        for (int c = vectorEnd; c < last; c++)
+                            ForwardChunk<SimdScalar, float>(context, b, c, t0, scratch + (c - first) * n, rates, steps);
+                    }
                 }
+            }
         }
     }
 
     /// <summary>
-    /// The forward of channels c .. c + width - 1 of sequence b, the state h [N, width] in <paramref name="h"/>. Chunk by
-    /// chunk, a first pass forms each step's Δ, Δx and gate into <paramref name="steps"/> [3, L, width]: those are
-    /// independent of one another, so their exps and logs overlap, where inside the recurrence each step would wait for them.
+    /// Steps [t0, t0 + L) of channels c .. c + width - 1 of sequence b, the state h [N, width] in <paramref name="h"/> (taken
+    /// from the carried state or zero at t0 = 0, left in the carried state after the last step). The chunk's decay rates are
+    /// first copied side by side into <paramref name="rates"/> [N, width] (in A's layout they lie a row of channels apart and
+    /// crowd a few cache sets); then a first pass forms each step's Δ, Δx and gate into <paramref name="steps"/> [3, L,
+    /// width]: those are independent of one another, so their exps and logs overlap, where inside the recurrence each step
+    /// would wait for them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ForwardBlock<TOps, TV>(in Context k, int b, int c, float* h, float* steps) where TOps : struct, ISimd<TV> where TV : struct
+    static void ForwardChunk<TOps, TV>(in Context k, int b, int c, int t0, float* h, float* rates, float* steps)
+        where TOps : struct, ISimd<TV> where TV : struct
     {
-        int w = TOps.Count, n = k.N, channels = k.Channels, lanes = GroupUnit;
+        int w = TOps.Count, n = k.N, channels = k.Channels, lanes = GroupUnit, count = Math.Min(ChunkLength, k.Time - t0);
         float* deltas = steps, deltaXs = deltas + ChunkLength * lanes, gates = deltaXs + ChunkLength * lanes;
         float* carried = k.State == null ? null : k.State + (long)b * n * channels + c;
-        for (int s = 0; s < n; s++) TOps.Store(h + s * w, carried == null ? TOps.Zero : TOps.Load(carried + (long)s * channels));
-        TV dc = TOps.Load(k.D + c);
-        for (int t0 = 0; t0 < k.Time; t0 += ChunkLength)
+        if (t0 == 0)
+            for (int s = 0; s < n; s++) TOps.Store(h + s * w, carried == null ? TOps.Zero : TOps.Load(carried + (long)s * channels));
+        for (int s = 0; s < n; s++) TOps.Store(rates + s * w, TOps.Load(k.A + (long)s * channels + c));
+        if (k.ChunkStates != null)
         {
-            int count = Math.Min(ChunkLength, k.Time - t0);
-            if (k.ChunkStates != null)
-            {
-                float* kept = k.ChunkStates + ((long)b * k.Chunks + t0 / ChunkLength) * n * channels + c;
-                for (int j = 0; j < n; j++) TOps.Store(kept + (long)j * channels, TOps.Load(h + j * w));
-            }
-            for (int i = 0; i < count; i++)
-            {
-                long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
-                TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out _);
-                TOps.Store(deltas + i * w, delta);
-                TOps.Store(deltaXs + i * w, TOps.Mul(delta, TOps.Load(k.X + at)));
-                TOps.Store(gates + i * w, Silu.Value<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c)));
-            }
-            for (int i = 0; i < count; i++)
-                ForwardStep<TOps, TV>(k, b, t0 + i, c, h, dc, TOps.Load(deltas + i * w), TOps.Load(deltaXs + i * w), TOps.Load(gates + i * w));
+            float* kept = k.ChunkStates + ((long)b * k.Chunks + t0 / ChunkLength) * n * channels + c;
+            for (int s = 0; s < n; s++) TOps.Store(kept + (long)s * channels, TOps.Load(h + s * w));
         }
-        if (carried != null)
+        for (int i = 0; i < count; i++)
+        {
+            long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
+            TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out _);
+            TOps.Store(deltas + i * w, delta);
+            TOps.Store(deltaXs + i * w, TOps.Mul(delta, TOps.Load(k.X + at)));
+            TOps.Store(gates + i * w, Silu.Value<TOps, TV>(TOps.Load(k.Z + row * k.ZStride + c)));
+        }
+        TV dc = TOps.Load(k.D + c);
+        for (int i = 0; i < count; i++)
+            ForwardStep<TOps, TV>(k, b, t0 + i, c, h, rates, dc, TOps.Load(deltas + i * w), TOps.Load(deltaXs + i * w), TOps.Load(gates + i * w));
+        if (carried != null && t0 + count == k.Time)
             for (int s = 0; s < n; s++) TOps.Store(carried + (long)s * channels, TOps.Load(h + s * w));
     }
 
-    /// <summary>Step t: every state h_t[s] from h_{t-1}[s] in <paramref name="h"/>, and y_t = (Σ_s C_t[s] h_t[s] + D x_t) · gate.</summary>
+    /// <summary>
+    /// Step t: every state h_t[s] from h_{t-1}[s] in <paramref name="h"/> with the decay rates <paramref name="a"/> [N, width],
+    /// and y_t = (Σ_s C_t[s] h_t[s] + D x_t) · gate.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void ForwardStep<TOps, TV>(in Context k, int b, int t, int c, float* h, TV dc, TV delta, TV deltaU, TV gate)
+    static void ForwardStep<TOps, TV>(in Context k, int b, int t, int c, float* h, float* a, TV dc, TV delta, TV deltaU, TV gate)
         where TOps : struct, ISimd<TV> where TV : struct
     {
         int w = TOps.Count, n = k.N, channels = k.Channels;
         long at = k.At(b, t, c), row = (long)b * k.Time + t;
         TV y = TOps.Mul(dc, TOps.Load(k.X + at));
-        float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, a = k.A + c;
+        float* bRow = k.BC + row * k.BCStride, cRow = bRow + n;
         // Two sums of C·h, over even and odd states, halve the chain of dependent multiply-adds.
         TV yOdd = TOps.Zero;
         int s = 0;
         for (; s + 1 < n; s += 2)
         {
-            y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + (long)s * channels, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
-            yOdd = TOps.Fma(TOps.Broadcast(cRow[s + 1]), NextState<TOps, TV>(a + (long)(s + 1) * channels, h + (s + 1) * w, h + (s + 1) * w, delta, deltaU, bRow[s + 1]), yOdd);
+            y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + s * w, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
+            yOdd = TOps.Fma(TOps.Broadcast(cRow[s + 1]), NextState<TOps, TV>(a + (s + 1) * w, h + (s + 1) * w, h + (s + 1) * w, delta, deltaU, bRow[s + 1]), yOdd);
         }
-        if (s < n) y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + (long)s * channels, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
+        if (s < n) y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + s * w, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
         TOps.Store(k.Y + at, TOps.Mul(TOps.Add(y, yOdd), gate));
     }
 
