@@ -357,15 +357,15 @@ internal static unsafe class SelectiveScan
 
     /// <summary>
     /// The per-thread buffers of one chunk of one vector (of at most <paramref name="lanes"/> channels): the states
-    /// h_{t0-1} .. h_{t1-1} [L + 1, N, lanes], the decays dA [L, N, lanes], per step Δ, Δ·x, σ(delta), dy and g·silu'(z)
-    /// [L, lanes] each, then the dB|dC sums of the chunk across vectors [L, 2N, lanes] and across the scalar tail [L, 2N].
+    /// h_{t0-1} .. h_{t1-1} [L + 1, N, lanes], the decays dA [L, N, lanes], per step Δ, Δ·x, σ(delta), dy, g·silu'(z) and
+    /// the walk back's sums Σ_s G B and Σ_s G dA h rate [L, lanes] each, then the dB|dC sums of the chunk across vectors [L, 2N, lanes] and across the scalar tail [L, 2N].
     /// </summary>
     readonly struct ChunkBuffers(int n, int lanes)
     {
         public int States => 0;
         public int Decays => (ChunkLength + 1) * n * lanes;
         public int Steps => Decays + ChunkLength * n * lanes;
-        int Vector => Steps + 5 * ChunkLength * lanes;
+        int Vector => Steps + 7 * ChunkLength * lanes;
         int Scalar => Vector + ChunkLength * 2 * n * lanes;
         public int Floats => Scalar + ChunkLength * 2 * n;
 
@@ -432,32 +432,63 @@ internal static unsafe class SelectiveScan
             TOps.Store(dSums, TOps.Fma(dy, u, TOps.Load(dSums)));
         }
 
-        for (int i = steps - 1; i >= 0; i--)
+        // The walk back, four states at a time: their carries and d aLog sums stay in registers over the chunk's steps.
+        for (int s = 0; s < n; s += 4)
+            ReverseStates<TOps, TV>(k, b, c, t0, steps, s, Math.Min(4, n - s), buffers, sums, carry, aLogSums);
+        float* gbs = gateSlopes + ChunkLength * lanes, gDecays = gbs + ChunkLength * lanes;
+        for (int i = 0; i < steps; i++)
         {
-            long at = k.At(b, t0 + i, c), row = (long)b * k.Time + t0 + i;
-            TV dy = TOps.Load(dys + i * w), delta = TOps.Load(deltas + i * w), deltaU = TOps.Load(deltaXs + i * w);
-            // Even and odd states sum into separate G·B and decay-slope sums, halving their chains of multiply-adds.
-            TV gb = TOps.Zero, gDecay = TOps.Zero, gbOdd = TOps.Zero, gDecayOdd = TOps.Zero;
-            float* bRow = k.BC + row * k.BCStride, cRow = bRow + n, previous = h + i * n * w, decay = decays + i * n * w;
-            float* dB = sums + i * 2 * n * w;
-            int s = 0;
-            for (; s + 1 < n; s += 2)
-            {
-                Reverse<TOps, TV>(a + (long)s * channels, previous + s * w, decay + s * w, carry + s * w, dB + s * w, aLogSums + s * w,
-                    delta, deltaU, dy, bRow[s], cRow[s], ref gb, ref gDecay);
-                Reverse<TOps, TV>(a + (long)(s + 1) * channels, previous + (s + 1) * w, decay + (s + 1) * w, carry + (s + 1) * w, dB + (s + 1) * w,
-                    aLogSums + (s + 1) * w, delta, deltaU, dy, bRow[s + 1], cRow[s + 1], ref gbOdd, ref gDecayOdd);
-            }
-            if (s < n)
-                Reverse<TOps, TV>(a + (long)s * channels, previous + s * w, decay + s * w, carry + s * w, dB + s * w, aLogSums + s * w,
-                    delta, deltaU, dy, bRow[s], cRow[s], ref gb, ref gDecay);
-            gb = TOps.Add(gb, gbOdd);
-            gDecay = TOps.Add(gDecay, gDecayOdd);
+            long at = k.At(b, t0 + i, c);
+            TV dy = TOps.Load(dys + i * w), delta = TOps.Load(deltas + i * w), gb = TOps.Load(gbs + i * w);
             TOps.Store(k.DX + at, TOps.Fma(delta, gb, TOps.Mul(dy, dc)));
             // gDecay sums q h a with a = A log2(e): dΔ = Σ q h A + x Σ G B = ln2 gDecay + x gb.
             TV u = TOps.Load(k.X + at);
-            TOps.Store(k.DDelta + at, TOps.Mul(TOps.Fma(gDecay, TOps.Broadcast(Ln2), TOps.Mul(u, gb)), TOps.Load(slopes + i * w)));
+            TOps.Store(k.DDelta + at, TOps.Mul(TOps.Fma(TOps.Load(gDecays + i * w), TOps.Broadcast(Ln2), TOps.Mul(u, gb)), TOps.Load(slopes + i * w)));
         }
+    }
+
+    /// <summary>
+    /// The walk back from step t1 - 1 to t0 for states <paramref name="first"/> .. first + count - 1 (count &lt;= 4) of
+    /// channels c .. c + w - 1: their G carries (from <paramref name="carry"/>, left there for the chunk before) and d aLog
+    /// sums are registers across the steps; each step's G B and G dA h rate sums over these states are added to the
+    /// chunk's per-step sums (stored by the first states), and dB_t[s] to the chunk's dB lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void ReverseStates<TOps, TV>(in Context k, int b, int c, int t0, int steps, int first, int count, float* buffers, float* sums,
+        float* carry, float* aLogSums) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int w = TOps.Count, n = k.N, channels = k.Channels, lanes = GroupUnit;
+        var layout = new ChunkBuffers(n, lanes);
+        float* h = buffers + layout.States + first * w, decays = buffers + layout.Decays + first * w;
+        float* deltas = buffers + layout.Steps, deltaXs = deltas + ChunkLength * lanes, dys = deltaXs + 2 * ChunkLength * lanes;
+        float* gbs = dys + 2 * ChunkLength * lanes, gDecays = gbs + ChunkLength * lanes;
+        float* rate = k.A + (long)first * channels + c;
+        TV g0 = TOps.Load(carry + first * w), g1 = count > 1 ? TOps.Load(carry + (first + 1) * w) : TOps.Zero;
+        TV g2 = count > 2 ? TOps.Load(carry + (first + 2) * w) : TOps.Zero, g3 = count > 3 ? TOps.Load(carry + (first + 3) * w) : TOps.Zero;
+        TV a0 = TOps.Load(aLogSums + first * w), a1 = count > 1 ? TOps.Load(aLogSums + (first + 1) * w) : TOps.Zero;
+        TV a2 = count > 2 ? TOps.Load(aLogSums + (first + 2) * w) : TOps.Zero, a3 = count > 3 ? TOps.Load(aLogSums + (first + 3) * w) : TOps.Zero;
+        for (int i = steps - 1; i >= 0; i--)
+        {
+            long row = (long)b * k.Time + t0 + i;
+            TV dy = TOps.Load(dys + i * w), delta = TOps.Load(deltas + i * w), deltaU = TOps.Load(deltaXs + i * w);
+            float* bRow = k.BC + row * k.BCStride + first, cRow = bRow + n, previous = h + i * n * w, decay = decays + i * n * w;
+            float* dB = sums + i * 2 * n * w + first * w;
+            TV gb = TOps.Zero, gDecay = TOps.Zero;
+            Reverse<TOps, TV>(rate, previous, decay, dB, delta, deltaU, dy, bRow[0], cRow[0], ref g0, ref a0, ref gb, ref gDecay);
+            if (count > 1)
+                Reverse<TOps, TV>(rate + channels, previous + w, decay + w, dB + w, delta, deltaU, dy, bRow[1], cRow[1], ref g1, ref a1, ref gb, ref gDecay);
+            if (count > 2)
+                Reverse<TOps, TV>(rate + 2L * channels, previous + 2 * w, decay + 2 * w, dB + 2 * w, delta, deltaU, dy, bRow[2], cRow[2], ref g2, ref a2, ref gb, ref gDecay);
+            if (count > 3)
+                Reverse<TOps, TV>(rate + 3L * channels, previous + 3 * w, decay + 3 * w, dB + 3 * w, delta, deltaU, dy, bRow[3], cRow[3], ref g3, ref a3, ref gb, ref gDecay);
+            TOps.Store(gbs + i * w, first == 0 ? gb : TOps.Add(TOps.Load(gbs + i * w), gb));
+            TOps.Store(gDecays + i * w, first == 0 ? gDecay : TOps.Add(TOps.Load(gDecays + i * w), gDecay));
+        }
+        TOps.Store(carry + first * w, g0);
+        TOps.Store(aLogSums + first * w, a0);
+        if (count > 1) { TOps.Store(carry + (first + 1) * w, g1); TOps.Store(aLogSums + (first + 1) * w, a1); }
+        if (count > 2) { TOps.Store(carry + (first + 2) * w, g2); TOps.Store(aLogSums + (first + 2) * w, a2); }
+        if (count > 3) { TOps.Store(carry + (first + 3) * w, g3); TOps.Store(aLogSums + (first + 3) * w, a3); }
     }
 
     /// <summary>
@@ -476,22 +507,21 @@ internal static unsafe class SelectiveScan
     }
 
     /// <summary>
-    /// One state s of the walk back: G_t[s] = dy C_t[s] + carry, dB_t[s] += G Δx, the carry into t - 1 = G dA_t[s],
-    /// d aLog's sum += G dA h_{t-1} Δ, and G B_t[s] and G dA h_{t-1} rate[s] added to <paramref name="gb"/> and
-    /// <paramref name="gDecay"/>.
+    /// One state s of the walk back: G_t[s] = dy C_t[s] + <paramref name="grad"/> (the carry dA_{t+1} G_{t+1}), dB_t[s] +=
+    /// G Δx, the carry into t - 1 = G dA_t[s] left in <paramref name="grad"/>, d aLog's sum += G dA h_{t-1} Δ, and G B_t[s]
+    /// and G dA h_{t-1} rate[s] added to <paramref name="gb"/> and <paramref name="gDecay"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Reverse<TOps, TV>(float* rate, float* previous, float* decay, float* carry, float* dB, float* aLogSum, TV delta, TV deltaX, TV dy,
-        float b, float c, ref TV gb, ref TV gDecay) where TOps : struct, ISimd<TV> where TV : struct
+    static void Reverse<TOps, TV>(float* rate, float* previous, float* decay, float* dB, TV delta, TV deltaX, TV dy, float b, float c,
+        ref TV grad, ref TV aLogSum, ref TV gb, ref TV gDecay) where TOps : struct, ISimd<TV> where TV : struct
     {
-        TV grad = TOps.Fma(dy, TOps.Broadcast(c), TOps.Load(carry));
-        TOps.Store(dB, TOps.Fma(grad, deltaX, TOps.Load(dB)));
-        gb = TOps.Fma(grad, TOps.Broadcast(b), gb);
-        TV q = TOps.Mul(grad, TOps.Load(decay));
-        TOps.Store(carry, q);
-        TV qh = TOps.Mul(q, TOps.Load(previous));
+        TV g = TOps.Fma(dy, TOps.Broadcast(c), grad);
+        TOps.Store(dB, TOps.Fma(g, deltaX, TOps.Load(dB)));
+        gb = TOps.Fma(g, TOps.Broadcast(b), gb);
+        grad = TOps.Mul(g, TOps.Load(decay));
+        TV qh = TOps.Mul(grad, TOps.Load(previous));
         gDecay = TOps.Fma(qh, TOps.Load(rate), gDecay);
-        TOps.Store(aLogSum, TOps.Fma(qh, delta, TOps.Load(aLogSum)));
+        aLogSum = TOps.Fma(qh, delta, aLogSum);
     }
 
     /// <summary>dB|dC of row (b, t) = Σ_g of the groups' partial rows, in group order.</summary>
