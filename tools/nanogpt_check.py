@@ -11,6 +11,12 @@ With PyTorch < 2.0, nanoGPT's attention has no scaled_dot_product_attention and 
 mask as a persistent buffer `transformer.h.{i}.attn.bias`, which a checkpoint does not hold: the
 script takes those mask buffers (and only non-parameter buffers) from the freshly built model, so
 every parameter is still checked by strict loading.
+
+Given nanoGPT's own training checkpoint (`ckpt.pt` from its train.py) instead, the script computes the
+same validation loss for nanoGPT's own model, whose vocabulary is the text's sorted characters and whose
+context is given as a fourth argument (the block size by default):
+
+    python3 tools/nanogpt_check.py nanoGPT/model.py out-shakespeare-char/ckpt.pt tinyshakespeare.txt 64
 """
 import importlib.util
 import json
@@ -33,8 +39,8 @@ def import_nanogpt(path):
     return module.GPT, module.GPTConfig
 
 
-def main(model_py, checkpoint, text_path):
-    GPT, GPTConfig = import_nanogpt(model_py)
+def load_ours(GPT, GPTConfig, checkpoint):
+    """Our safetensors checkpoint in nanoGPT's GPT, strictly; returns the model, its vocabulary and context."""
     state, metadata = read_safetensors(checkpoint)
     assert metadata.get("architecture") == "transformer", metadata.get("architecture")
     config = GPTConfig(n_layer=int(metadata["layers"]), n_head=int(metadata["heads"]), n_embd=int(metadata["dim"]),
@@ -50,18 +56,37 @@ def main(model_py, checkpoint, text_path):
             state[name] = value
             filled.append(name)
     model.load_state_dict(state, strict=True)
-    model.eval()
     assert model.lm_head.weight is model.transformer.wte.weight
     count = sum(p.numel() for p in model.parameters())  # unique parameters: the tied matrix once
     print(f"loaded {len(state) - len(filled)} checkpoint tensors with load_state_dict(strict=True): "
           f"{count} parameters; buffers from the model: {filled if filled else 'none'}", file=sys.stderr)
+    return model, metadata["vocabulary"], int(metadata["context"])
 
-    ids = {ch: i for i, ch in enumerate(metadata["vocabulary"])}
+
+def load_nanogpt(GPT, GPTConfig, checkpoint, text, context):
+    """nanoGPT's own ckpt.pt (its train.py's model_args and state); its vocabulary is the text's sorted characters."""
+    saved = torch.load(checkpoint, map_location="cpu")
+    model = GPT(GPTConfig(**saved["model_args"]))
+    # train.py saves the compiled model's names with a prefix when --compile is on.
+    model.load_state_dict({k.removeprefix("_orig_mod."): v for k, v in saved["model"].items()}, strict=True)
+    print(f"nanoGPT checkpoint at iteration {saved['iter_num']}, its own best_val_loss estimate "
+          f"{saved['best_val_loss']:.4f}", file=sys.stderr)
+    return model, "".join(sorted(set(text))), context or saved["model_args"]["block_size"]
+
+
+def main(model_py, checkpoint, text_path, context=None):
+    GPT, GPTConfig = import_nanogpt(model_py)
     text = open(text_path, encoding="utf-8").read()
+    if checkpoint.endswith(".safetensors"):
+        model, vocabulary, c = load_ours(GPT, GPTConfig, checkpoint)
+    else:
+        model, vocabulary, c = load_nanogpt(GPT, GPTConfig, checkpoint, text, context)
+    model.eval()
+    count = sum(p.numel() for p in model.parameters())
+    ids = {ch: i for i, ch in enumerate(vocabulary)}
     tokens = torch.tensor([ids[ch] for ch in text])
     validation = tokens[len(tokens) * 9 // 10:]
-    c = int(metadata["context"])
-    assert c <= config.block_size, (c, config.block_size)
+    assert c <= model.config.block_size, (c, model.config.block_size)
     windows = (len(validation) - 1) // c
     total, positions, nano_total = 0.0, 0, 0.0
     with torch.no_grad():
@@ -83,6 +108,6 @@ def main(model_py, checkpoint, text_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2], sys.argv[3])
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else None)
