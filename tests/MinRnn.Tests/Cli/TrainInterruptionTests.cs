@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using MinRnn.Cli.Training;
 using MinRnn.IO;
 using MinRnn.Model;
 
@@ -88,7 +89,11 @@ public sealed class TrainInterruptionTests : IDisposable
         // The third header line is printed just before the loop starts.
         for (int i = 0; i < 3; i++) process.StandardOutput.ReadLine();
         var output = process.StandardOutput.ReadToEndAsync();
-        Thread.Sleep(300);
+        // Signal once steps are being taken (their first buffered lines reach metrics.jsonl), not after a fixed delay: on
+        // a loaded machine the setup after the header can outlast any delay, and a signal before the loop stops at step 0.
+        string metrics = Path.Combine(run, MetricsLog.FileName);
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!(File.Exists(metrics) && new FileInfo(metrics).Length > 0) && !process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
         using (var kill = Process.Start("kill", ["-" + signal, process.Id.ToString()])) kill.WaitForExit();
         var result = CliRunner.Finish(process, output, error);
 
