@@ -57,9 +57,8 @@ def load_ours(GPT, GPTConfig, checkpoint):
             filled.append(name)
     model.load_state_dict(state, strict=True)
     assert model.lm_head.weight is model.transformer.wte.weight
-    count = sum(p.numel() for p in model.parameters())  # unique parameters: the tied matrix once
-    print(f"loaded {len(state) - len(filled)} checkpoint tensors with load_state_dict(strict=True): "
-          f"{count} parameters; buffers from the model: {filled if filled else 'none'}", file=sys.stderr)
+    print(f"loaded {len(state) - len(filled)} checkpoint tensors with load_state_dict(strict=True); "
+          f"buffers from the model: {filled if filled else 'none'}", file=sys.stderr)
     return model, metadata["vocabulary"], int(metadata["context"])
 
 
@@ -82,7 +81,7 @@ def main(model_py, checkpoint, text_path, context=None):
     else:
         model, vocabulary, c = load_nanogpt(GPT, GPTConfig, checkpoint, text, context)
     model.eval()
-    count = sum(p.numel() for p in model.parameters())
+    count = sum(p.numel() for p in model.parameters())  # unique parameters: the tied matrix once
     ids = {ch: i for i, ch in enumerate(vocabulary)}
     tokens = torch.tensor([ids[ch] for ch in text])
     validation = tokens[len(tokens) * 9 // 10:]

@@ -357,15 +357,22 @@ internal static unsafe class SelectiveScan
 
     /// <summary>
     /// The per-thread buffers of one chunk of one vector (of at most <paramref name="lanes"/> channels): the states
-    /// h_{t0-1} .. h_{t1-1} [L + 1, N, lanes], the decays dA [L, N, lanes], per step Δ, Δ·x, σ(delta), dy, g·silu'(z) and
-    /// the walk back's sums Σ_s G B and Σ_s G dA h rate [L, lanes] each, then the dB|dC sums of the chunk across vectors [L, 2N, lanes] and across the scalar tail [L, 2N].
+    /// h_{t0-1} .. h_{t1-1} [L + 1, N, lanes], the decays dA [L, N, lanes], the per-step rows [L, lanes] named below, then
+    /// the dB|dC sums of the chunk across vectors [L, 2N, lanes] and across the scalar tail [L, 2N].
     /// </summary>
     readonly struct ChunkBuffers(int n, int lanes)
     {
+        /// <summary>The per-step rows: Δ, Δ·x, σ(delta), dy, g·silu'(z), and the walk back's Σ_s G B and Σ_s G dA h rate.</summary>
+        public const int Delta = 0, DeltaX = 1, Slope = 2, Dy = 3, GateSlope = 4, GB = 5, GDecay = 6;
+        const int StepRows = 7;
+
         public int States => 0;
         public int Decays => (ChunkLength + 1) * n * lanes;
-        public int Steps => Decays + ChunkLength * n * lanes;
-        int Vector => Steps + 7 * ChunkLength * lanes;
+        int Steps => Decays + ChunkLength * n * lanes;
+        int Vector => Steps + StepRows * ChunkLength * lanes;
+
+        /// <summary>Per-step row <paramref name="row"/> (<see cref="Delta"/> .. <see cref="GDecay"/>) of the buffers.</summary>
+        public float* Step(float* scratch, int row) => scratch + Steps + row * ChunkLength * lanes;
         int Scalar => Vector + ChunkLength * 2 * n * lanes;
         public int Floats => Scalar + ChunkLength * 2 * n;
 
@@ -392,8 +399,9 @@ internal static unsafe class SelectiveScan
         int w = TOps.Count, n = k.N, channels = k.Channels, steps = t1 - t0, lanes = GroupUnit;
         var layout = new ChunkBuffers(n, lanes);
         float* h = buffers + layout.States, decays = buffers + layout.Decays;
-        float* deltas = buffers + layout.Steps, deltaXs = deltas + ChunkLength * lanes, slopes = deltaXs + ChunkLength * lanes;
-        float* dys = slopes + ChunkLength * lanes, gateSlopes = dys + ChunkLength * lanes;
+        float* deltas = layout.Step(buffers, ChunkBuffers.Delta), deltaXs = layout.Step(buffers, ChunkBuffers.DeltaX);
+        float* slopes = layout.Step(buffers, ChunkBuffers.Slope), dys = layout.Step(buffers, ChunkBuffers.Dy);
+        float* gateSlopes = layout.Step(buffers, ChunkBuffers.GateSlope);
         float* a = k.A + c;
         TV dc = TOps.Load(k.D + c);
 
@@ -435,7 +443,7 @@ internal static unsafe class SelectiveScan
         // The walk back, four states at a time: their carries and d aLog sums stay in registers over the chunk's steps.
         for (int s = 0; s < n; s += 4)
             ReverseStates<TOps, TV>(k, b, c, t0, steps, s, Math.Min(4, n - s), buffers, sums, carry, aLogSums);
-        float* gbs = gateSlopes + ChunkLength * lanes, gDecays = gbs + ChunkLength * lanes;
+        float* gbs = layout.Step(buffers, ChunkBuffers.GB), gDecays = layout.Step(buffers, ChunkBuffers.GDecay);
         for (int i = 0; i < steps; i++)
         {
             long at = k.At(b, t0 + i, c);
@@ -460,8 +468,8 @@ internal static unsafe class SelectiveScan
         int w = TOps.Count, n = k.N, channels = k.Channels, lanes = GroupUnit;
         var layout = new ChunkBuffers(n, lanes);
         float* h = buffers + layout.States + first * w, decays = buffers + layout.Decays + first * w;
-        float* deltas = buffers + layout.Steps, deltaXs = deltas + ChunkLength * lanes, dys = deltaXs + 2 * ChunkLength * lanes;
-        float* gbs = dys + 2 * ChunkLength * lanes, gDecays = gbs + ChunkLength * lanes;
+        float* deltas = layout.Step(buffers, ChunkBuffers.Delta), deltaXs = layout.Step(buffers, ChunkBuffers.DeltaX);
+        float* dys = layout.Step(buffers, ChunkBuffers.Dy), gbs = layout.Step(buffers, ChunkBuffers.GB), gDecays = layout.Step(buffers, ChunkBuffers.GDecay);
         float* rate = k.A + (long)first * channels + c;
         TV g0 = TOps.Load(carry + first * w), g1 = count > 1 ? TOps.Load(carry + (first + 1) * w) : TOps.Zero;
         TV g2 = count > 2 ? TOps.Load(carry + (first + 2) * w) : TOps.Zero, g3 = count > 3 ? TOps.Load(carry + (first + 3) * w) : TOps.Zero;

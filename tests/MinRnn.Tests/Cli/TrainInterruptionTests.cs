@@ -86,7 +86,7 @@ public sealed class TrainInterruptionTests : IDisposable
         using var process = CliRunner.Start(["train", "--data", corpus, "--out", run, .. Tiny(steps: 1_000_000, evalEvery: 1_000_000)]);
         using var stopped = CliRunner.KillWhenDone(process);
         var error = process.StandardError.ReadToEndAsync();
-        // The third header line is printed just before the loop starts.
+        // The header's three lines come first.
         for (int i = 0; i < 3; i++) process.StandardOutput.ReadLine();
         var output = process.StandardOutput.ReadToEndAsync();
         // Signal once steps are being taken (their first buffered lines reach metrics.jsonl), not after a fixed delay: on
