@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace MinRnn.Kernels;
 
@@ -21,6 +22,16 @@ internal static unsafe class GemmMicroKernel
         where TOps : struct, ISimd<TV> where TV : struct
     {
         int w = TOps.Count;
+        if (init == c && Sse.IsSupported)
+        {
+            // Accumulating into C (every K block after the first): its 8 rows, rarely still in cache after a
+            // whole K block, start on their way while the loop runs instead of stalling the stores at the end.
+            for (int r = 0; r < Rows; r++)
+            {
+                Sse.Prefetch0(c + (long)r * ldc);
+                Sse.Prefetch0(c + (long)r * ldc + 2 * w - 1);
+            }
+        }
         TV c00 = TOps.Zero, c01 = TOps.Zero;
         TV c10 = TOps.Zero, c11 = TOps.Zero;
         TV c20 = TOps.Zero, c21 = TOps.Zero;
