@@ -25,22 +25,30 @@ internal static unsafe class Gemm
     /// C += op(A) · op(B) when <paramref name="accumulate"/> is set.
     /// op(A) is m x k: A is stored [m, k], or [k, m] when <paramref name="transposeA"/>;
     /// op(B) is k x n: B is stored [k, n], or [n, k] when <paramref name="transposeB"/>.
+    /// With <paramref name="rowSumsOfA"/> [m] (transposeA only), also rowSumsOfA[i] += Σ_p op(A)[i, p], added
+    /// p = 0..k-1 as the packing reads A: a linear layer's bias gradient (Σ over rows of dy) taken from the weight
+    /// gradient's product dW = dyᵀ · x without another pass over dy, and the same sums as <see cref="ColumnSums"/> gives.
     /// </summary>
     /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not
-    /// match its shape, C overlaps A or B, or a bias is given with accumulate.</exception>
+    /// match its shape, C overlaps A or B, a bias is given with accumulate, or row sums without transposeA.</exception>
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
-        bool transposeA = false, bool transposeB = false, bool accumulate = false, ReadOnlySpan<float> bias = default)
+        bool transposeA = false, bool transposeB = false, bool accumulate = false, ReadOnlySpan<float> bias = default,
+        Span<float> rowSumsOfA = default)
     {
         Validate(a.Length, b.Length, c.Length, m, n, k, transposeA, transposeB);
         ValidateBias(bias.Length, n, accumulate);
+        if (!rowSumsOfA.IsEmpty && (!transposeA || rowSumsOfA.Length != m))
+            throw new ArgumentException($"Gemm: row sums of A need transposeA and m = {m} elements, got {rowSumsOfA.Length}{(transposeA ? "" : " without transposeA")}.");
         using var _ = OperationProfile.Enabled
             ? OperationProfile.Measure($"GEMM {m}×{n}×{k}{(transposeA ? " Aᵀ" : "")}{(transposeB ? " Bᵀ" : "")}", 2.0 * m * n * k)
             : default;
-        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c) fixed (float* pbias = bias)
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c) fixed (float* pbias = bias) fixed (float* psums = rowSumsOfA)
         {
             float* biasRow = bias.IsEmpty ? null : pbias;
             if (Overlaps(pc, c.Length, pa, a.Length) || Overlaps(pc, c.Length, pb, b.Length))
                 throw new ArgumentException($"Gemm: C [{m}, {n}] overlaps an input; the product needs a separate output buffer.");
+            if (psums != null && (Overlaps(psums, m, pa, a.Length) || Overlaps(psums, m, pc, c.Length)))
+                throw new ArgumentException("Gemm: the row sums of A overlap A or C.");
             if (GemmSmallRows.Applies(m, transposeA, transposeB))
             {
                 switch (Simd.Width)
@@ -52,7 +60,7 @@ internal static unsafe class Gemm
                 }
                 return;
             }
-            var job = new Job(pa, pb, pc, biasRow, m, n, k, transposeA, transposeB, accumulate);
+            var job = new Job(pa, pb, pc, biasRow, m, n, k, transposeA, transposeB, accumulate, rowSumsOfA.IsEmpty ? null : psums);
             switch (Simd.Width)
             {
                 case SimdWidth.Bits512: Run<Simd512, System.Runtime.Intrinsics.Vector512<float>>(job); break;
@@ -81,9 +89,10 @@ internal static unsafe class Gemm
 
     static bool Overlaps(float* x, int xLength, float* y, int yLength) => x < y + yLength && y < x + xLength;
 
-    internal readonly struct Job(float* a, float* b, float* c, float* bias, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate)
+    internal readonly struct Job(float* a, float* b, float* c, float* bias, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate,
+        float* rowSumsOfA = null)
     {
-        public readonly float* A = a, B = b, C = c, Bias = bias;
+        public readonly float* A = a, B = b, C = c, Bias = bias, RowSumsOfA = rowSumsOfA;
         public readonly int M = m, N = n, K = k;
         public readonly bool TransposeA = transposeA, TransposeB = transposeB, Accumulate = accumulate;
     }
@@ -125,7 +134,8 @@ internal static unsafe class Gemm
                     {
                         int block = item / groups, group = item % groups;
                         int ic = block * MC, mc = Math.Min(MC, job.M - ic);
-                        if (block != packedBlock) { PackA(job, packedA, ic, mc, pc, kc); packedBlock = block; }
+                        // A block is packed by each thread with items of it; the one with its first item also sums it.
+                        if (block != packedBlock) { PackA(job, packedA, ic, mc, pc, kc, sumRows: group == 0); packedBlock = block; }
                         int g0 = panels * group / groups, g1 = panels * (group + 1) / groups;
                         ComputeBlock<TOps, TV>(job, packedA, packedB, ic, mc, jc, nc, pc, kc, g0, g1, nr);
                     }
@@ -209,8 +219,11 @@ internal static unsafe class Gemm
         }
     }
 
-    /// <summary>packed[r / 8][p][r % 8] = op(A)[ic + r, pc + p]; rows past <paramref name="mc"/> in the last micro-panel are 0.</summary>
-    internal static void PackA(Job job, float* packed, int ic, int mc, int pc, int kc)
+    /// <summary>
+    /// packed[r / 8][p][r % 8] = op(A)[ic + r, pc + p]; rows past <paramref name="mc"/> in the last micro-panel are 0.
+    /// With <paramref name="sumRows"/> and the job's row sums, also adds op(A)[ic + r, pc + p] to them, p in order.
+    /// </summary>
+    internal static void PackA(Job job, float* packed, int ic, int mc, int pc, int kc, bool sumRows = false)
     {
         const int mr = GemmMicroKernel.Rows;
         for (int r0 = 0; r0 < mc; r0 += mr)
@@ -229,12 +242,22 @@ internal static unsafe class Gemm
         }
         if (!job.TransposeA) return;
         // A is stored [k, m]: read each stored row once, left to right, and deal it out to the micro-panels.
+        float* sums = sumRows && job.RowSumsOfA != null ? job.RowSumsOfA + ic : null;
         for (int p = 0; p < kc; p++)
         {
             float* src = job.A + (long)(pc + p) * job.M + ic, dst = packed + p * mr;
             int r0 = 0;
-            for (; r0 + mr <= mc; r0 += mr) Vector256.Store(Vector256.Load(src + r0), dst + (long)r0 * kc);
-            if (r0 < mc) Copy(src + r0, dst + (long)r0 * kc, mc - r0);
+            for (; r0 + mr <= mc; r0 += mr)
+            {
+                var row = Vector256.Load(src + r0);
+                Vector256.Store(row, dst + (long)r0 * kc);
+                if (sums != null) Vector256.Store(Vector256.Load(sums + r0) + row, sums + r0);
+            }
+            if (r0 < mc)
+            {
+                Copy(src + r0, dst + (long)r0 * kc, mc - r0);
+                if (sums != null) for (int r = r0; r < mc; r++) sums[r] += src[r];
+            }
         }
     }
 

@@ -43,9 +43,8 @@ internal static unsafe class Linear
         ValidateBackward(op, x.Length, weight.Length, dy.Length, dx.Length, dWeight.Length, dBias.Length, rows, inFeatures, outFeatures);
         Check.Disjoint(op, "dy", dy, "dBias", dBias);
         if (!dx.IsEmpty) Gemm.Multiply(dy, weight, dx, rows, inFeatures, outFeatures, accumulate: accumulateDx);
-        Gemm.Multiply(dy, x, dWeight, outFeatures, inFeatures, rows, transposeA: true, accumulate: true);
-        if (!dBias.IsEmpty)
-            fixed (float* g = dy) fixed (float* db = dBias) ColumnSums.Accumulate(g, db, rows, outFeatures);
+        // db += Σ_rows dy is summed as the product packs dy.
+        Gemm.Multiply(dy, x, dWeight, outFeatures, inFeatures, rows, transposeA: true, accumulate: true, rowSumsOfA: dBias);
     }
 
     internal static void ValidateForward(string op, int x, int weight, int bias, int y, int rows, int inFeatures, int outFeatures)

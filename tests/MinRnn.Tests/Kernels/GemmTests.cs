@@ -68,6 +68,36 @@ public class GemmTests
     }
 
     [Fact]
+    public void RowSumsOfATakenWhilePackingAreColumnSumsBitForBit()
+    {
+        // Odd shapes (edge micro-panels, a K past several blocks) on 1, 2 and 3 threads: the sums the product takes of
+        // op(A) = dyᵀ as it packs dy are those ColumnSums forms over dy's rows, to the bit, and the product is unchanged.
+        foreach (var (m, n, k) in new[] { (3, 5, 7), (37, 70, 300), (129, 33, 1700), (300, 100, 2000) })
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var dy = TestData.Uniform(k * m, m + k); var x = TestData.Uniform(k * n, n);
+            var expectedSums = TestData.Uniform(m, 9); var sums = (float[])expectedSums.Clone();
+            var expected = TestData.Uniform(m * n, 4); var actual = (float[])expected.Clone();
+            lock (GlobalState.Lock)
+            {
+                int saved = Parallelism.Threads;
+                try
+                {
+                    Parallelism.Threads = threads;
+                    Gemm.Multiply(dy, x, expected, m, n, k, transposeA: true, accumulate: true);
+                    unsafe { fixed (float* g = dy) fixed (float* s = expectedSums) ColumnSums.Accumulate(g, s, k, m); }
+                    Gemm.Multiply(dy, x, actual, m, n, k, transposeA: true, accumulate: true, rowSumsOfA: sums);
+                }
+                finally { Parallelism.Threads = saved; }
+            }
+            Assert.Equal(expectedSums, sums);
+            Assert.Equal(expected, actual);
+        }
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[4], new float[4], new float[4], 2, 2, 2, rowSumsOfA: new float[2]));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[4], new float[4], new float[4], 2, 2, 2, transposeA: true, rowSumsOfA: new float[3]));
+    }
+
+    [Fact]
     public void BadShapesAreRefusedWithTheShapesNamed()
     {
         var a = new float[6]; var b = new float[6]; var c = new float[4];
