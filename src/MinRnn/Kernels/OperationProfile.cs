@@ -10,10 +10,10 @@ namespace MinRnn.Kernels;
 /// </summary>
 internal static class OperationProfile
 {
-    /// <summary>One kernel's totals: calls, seconds and (for products) floating-point operations.</summary>
-    public sealed record Entry(string Name, int Calls, double Seconds, double Flops);
+    /// <summary>One kernel's totals: calls, seconds, floating-point operations (products) and bytes moved (memory-bound kernels).</summary>
+    public sealed record Entry(string Name, int Calls, double Seconds, double Flops, double Bytes);
 
-    [ThreadStatic] static Dictionary<string, (int Calls, long Ticks, double Flops)>? totals;
+    [ThreadStatic] static Dictionary<string, (int Calls, long Ticks, double Flops, double Bytes)>? totals;
     [ThreadStatic] static int depth;
     [ThreadStatic] static bool enabled;
 
@@ -24,14 +24,17 @@ internal static class OperationProfile
         set => enabled = value;
     }
 
-    /// <summary>Starts timing a call of <paramref name="name"/>; dispose the result when the call returns.</summary>
-    public static Scope Measure(string name, double flops = 0) => new(name, flops, depth++ == 0 ? Stopwatch.GetTimestamp() : 0);
+    /// <summary>
+    /// Starts timing a call of <paramref name="name"/> that does <paramref name="flops"/> and reads and writes
+    /// <paramref name="bytes"/> (either may be 0: not stated); dispose the result when the call returns.
+    /// </summary>
+    public static Scope Measure(string name, double flops = 0, double bytes = 0) => new(name, flops, bytes, depth++ == 0 ? Stopwatch.GetTimestamp() : 0);
 
     /// <summary>This thread's totals since the last call, largest first, and clears them.</summary>
     public static IReadOnlyList<Entry> Take()
     {
         if (totals is null) return [];
-        var entries = totals.Select(t => new Entry(t.Key, t.Value.Calls, (double)t.Value.Ticks / Stopwatch.Frequency, t.Value.Flops))
+        var entries = totals.Select(t => new Entry(t.Key, t.Value.Calls, (double)t.Value.Ticks / Stopwatch.Frequency, t.Value.Flops, t.Value.Bytes))
             .OrderByDescending(e => e.Seconds).ToList();
         totals.Clear();
         return entries;
@@ -41,7 +44,7 @@ internal static class OperationProfile
     /// A timed call: records its time when disposed, if it is not nested inside another timed call. The default value
     /// times nothing.
     /// </summary>
-    public readonly struct Scope(string? name, double flops, long start) : IDisposable
+    public readonly struct Scope(string? name, double flops, double bytes, long start) : IDisposable
     {
         public void Dispose()
         {
@@ -50,8 +53,8 @@ internal static class OperationProfile
             if (start == 0) return;
             long ticks = Stopwatch.GetTimestamp() - start;
             totals ??= [];
-            var (calls, sum, work) = totals.GetValueOrDefault(name);
-            totals[name] = (calls + 1, sum + ticks, work + flops);
+            var (calls, sum, work, moved) = totals.GetValueOrDefault(name);
+            totals[name] = (calls + 1, sum + ticks, work + flops, moved + bytes);
         }
     }
 

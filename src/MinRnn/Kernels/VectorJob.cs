@@ -11,6 +11,12 @@ internal interface IVectorJob
 {
     /// <summary>Processes items [start, end) with vectors of <typeparamref name="TOps"/>.</summary>
     void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct;
+
+    /// <summary>
+    /// The bytes a run over all <paramref name="count"/> items reads and writes, each array counted once (what it cannot
+    /// avoid moving), for the GB/s of <c>bench train --breakdown</c>; 0 where a job does not say (compute-bound kernels).
+    /// </summary>
+    long BytesMoved(int count) => 0;
 }
 
 /// <summary>
@@ -28,7 +34,7 @@ internal static class VectorJob
     {
         if (OperationProfile.Enabled)
         {
-            using var _ = OperationProfile.Measure(OperationProfile.NameOf<TJob>.Value);
+            using var _ = OperationProfile.Measure(OperationProfile.NameOf<TJob>.Value, bytes: job.BytesMoved(count));
             AtWidth(count, costPerItem, job);
         }
         else AtWidth(count, costPerItem, job);

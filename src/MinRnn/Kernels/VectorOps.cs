@@ -133,6 +133,8 @@ internal static unsafe class VectorOps
 /// </summary>
 internal readonly unsafe struct ColumnSums : IVectorJob
 {
+    public long BytesMoved(int count) => 4L * rows * cols + 8L * cols;
+
     readonly float* matrix, sums;
     readonly int rows, cols;
 

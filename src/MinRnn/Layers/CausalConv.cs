@@ -128,6 +128,8 @@ internal static unsafe class CausalConv
     readonly struct TapsJob(float* dst, float* src, float* byTap, float* bias, bool accumulate, bool forward, int time, int dim, int kernel)
         : IVectorJob
     {
+        public long BytesMoved(int count) => (accumulate ? 12L : 8L) * count * dim; // each row read once, the taps from cache
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             long step = forward ? -dim : dim;
@@ -164,6 +166,8 @@ internal static unsafe class CausalConv
     readonly struct ParameterGradientJob(float* x, float* dy, float* gradientByTap, float* dWeight, float* dBias,
         int batch, int time, int dim, int kernel) : IVectorJob
     {
+        public long BytesMoved(int count) => 8L * batch * time * dim; // x and dy, once
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int j = 0; j < kernel; j++) new Span<float>(gradientByTap + (long)j * dim + start, end - start).Clear();

@@ -36,6 +36,8 @@ internal static unsafe class Columns
 
     readonly struct Job(float* source, int sourceStride, float* destination, int destinationStride, int width) : IVectorJob
     {
+        public long BytesMoved(int count) => 8L * count * width;
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (long r = start; r < end; r++)

@@ -48,6 +48,8 @@ internal static unsafe class Dropout
 
     readonly struct Job(float* input, float* output, float p, float scale, ulong seed, long offset) : IVectorJob
     {
+        public long BytesMoved(int count) => 8L * count;
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             int i = start;

@@ -45,6 +45,8 @@ internal static unsafe class Embedding
 
     readonly struct Gather(int* tokens, float* table, float* output, int dim) : IVectorJob
     {
+        public long BytesMoved(int count) => 8L * count * dim;
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int n = start; n < end; n++)
@@ -54,6 +56,8 @@ internal static unsafe class Embedding
 
     readonly struct Scatter(int* tokens, float* dOutput, float* dTable, int count, int dim) : IVectorJob
     {
+        public long BytesMoved(int columns) => 12L * count * dim; // dOutput in, a table row in and out per token
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int n = 0; n < count; n++)

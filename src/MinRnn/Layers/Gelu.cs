@@ -50,6 +50,8 @@ internal static unsafe class Gelu
     /// <summary>Forward when dy is null (output = gelu(x)), else backward (output = dy · gelu'(x)).</summary>
     readonly struct Job(float* x, float* dy, float* output) : IVectorJob
     {
+        public long BytesMoved(int count) => (dy == null ? 8L : 12L) * count; // x (and dy) in, output out
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct =>
             Body<TOps, TV>(x + start, dy == null ? null : dy + start, output + start, end - start);
     }

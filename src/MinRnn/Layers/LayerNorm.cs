@@ -78,6 +78,8 @@ internal static unsafe class LayerNorm
 
     readonly struct ForwardJob(float* x, float* weight, float* y, float* mean, float* rstd, int dim) : IVectorJob
     {
+        public long BytesMoved(int count) => 8L * count * (dim + 1);
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int r = start; r < end; r++)
@@ -96,6 +98,8 @@ internal static unsafe class LayerNorm
     readonly struct BackwardJob(float* x, float* weight, float* mean, float* rstd, float* dy, float* dx, float* partials,
         int rows, int dim, int chunks, bool accumulate) : IVectorJob
     {
+        public long BytesMoved(int count) => (accumulate ? 16L : 12L) * rows * dim + 8L * rows;
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int k = start; k < end; k++)

@@ -98,7 +98,8 @@ internal static unsafe class MinRnnScan
         where TGate : struct, IMinRnnGate where TOps : struct, ISimd<TV> where TV : struct
     {
         using var _ = OperationProfile.Enabled
-            ? OperationProfile.Measure($"MinRnnScan.{typeof(TGate).Name} {(algorithm is { } a ? $"forward, {a}" : "backward")}")
+            ? OperationProfile.Measure($"MinRnnScan.{typeof(TGate).Name} {(algorithm is { } a ? $"forward, {a}" : "backward")}",
+                bytes: 4.0 * job.Batch * job.Time * job.Hidden * (algorithm is null ? 2 * job.Gates + 2 : job.Gates + 1)) // pre (h, dh, dPre) in, h out
             : default;
         int nonFinite = 0;
         int vectorEnd = job.Hidden - job.Hidden % TOps.Count;

@@ -28,6 +28,8 @@ internal static unsafe class Residual
     /// <summary>y[i] += branch[i] over blocks of <see cref="Block"/> elements.</summary>
     readonly struct AddBlocks(float* y, float* branch, int length) : IVectorJob
     {
+        public long BytesMoved(int count) => 12L * Math.Min((long)count * Block, length); // y and branch in, y out
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             long first = (long)start * Block, last = Math.Min((long)end * Block, length);

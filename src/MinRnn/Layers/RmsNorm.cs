@@ -69,6 +69,8 @@ internal static unsafe class RmsNorm
 
     readonly struct ForwardJob(float* x, float* weight, float* y, int dim) : IVectorJob
     {
+        public long BytesMoved(int count) => 8L * count * dim;
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int r = start; r < end; r++)
@@ -84,6 +86,8 @@ internal static unsafe class RmsNorm
     readonly struct BackwardJob(float* x, float* weight, float* dy, float* dx, float* partials, int rows, int dim, int chunks, bool accumulate)
         : IVectorJob
     {
+        public long BytesMoved(int count) => (accumulate ? 16L : 12L) * rows * dim; // x, dy (and dx) in, dx out
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int k = start; k < end; k++)

@@ -78,6 +78,8 @@ internal static unsafe class SoftmaxCrossEntropy
     readonly struct Job(float* logits, int* targets, float* dLogits, int rows, int vocab, int chunks, float scale, double* losses, int* badRows)
         : IVectorJob
     {
+        public long BytesMoved(int count) => 8L * rows * vocab; // logits in, their gradient out
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int k = start; k < end; k++)

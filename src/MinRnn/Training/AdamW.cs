@@ -65,6 +65,8 @@ internal static unsafe class AdamW
     readonly struct Job(float* parameters, float* gradients, float* moment1, float* moment2, float keep, float beta1, float beta2,
         float stepSize, float rootCorrection, float epsilon) : IVectorJob
     {
+        public long BytesMoved(int count) => 28L * count; // parameter, gradient and both moments in; all but the gradient out
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct =>
             Body<TOps, TV>(parameters + start, gradients + start, moment1 + start, moment2 + start, end - start);
 

@@ -64,6 +64,8 @@ internal static unsafe class GradientClipping
     /// <summary>sums[b] = Σ g² over block b of one tensor.</summary>
     readonly struct SumOfSquaresJob(float* g, int length, double* sums) : IVectorJob
     {
+        public long BytesMoved(int count) => 4L * length;
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int b = start; b < end; b++)
@@ -73,6 +75,8 @@ internal static unsafe class GradientClipping
 
     readonly struct ScaleJob(float* g, float scale) : IVectorJob
     {
+        public long BytesMoved(int count) => 8L * count;
+
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct =>
             VectorOps.Scale<TOps, TV>(g + start, scale, end - start);
     }

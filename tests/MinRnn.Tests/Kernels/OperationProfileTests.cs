@@ -7,7 +7,7 @@ namespace MinRnn.Tests.Kernels;
 public sealed class OperationProfileTests
 {
     [Fact]
-    public void OnItTimesEachOutermostKernelWithTheProductsFlopsAndOffNothing()
+    public void OnItTimesEachOutermostKernelWithTheProductsFlopsAndTheBytesMovedAndOffNothing()
     {
         var a = TestData.Uniform(64 * 32, 1); var b = TestData.Uniform(32 * 48, 2); var c = new float[64 * 48];
         OperationProfile.Take();
@@ -30,7 +30,10 @@ public sealed class OperationProfileTests
         Assert.Equal(2 * 2.0 * 64 * 48 * 32, gemm.Flops);
         Assert.True(gemm.Seconds > 0);
         Assert.Equal(1, entries["outer"].Calls);
-        Assert.Contains(entries.Keys, name => name.StartsWith("Residual.", StringComparison.Ordinal));
+        Assert.Equal(0, gemm.Bytes);
+        // c += c over 64 x 48 floats: c and the branch read, c written.
+        var add = Assert.Single(entries.Values, e => e.Name.StartsWith("Residual.", StringComparison.Ordinal));
+        Assert.Equal(3.0 * 4 * 64 * 48, add.Bytes);
         Assert.Equal(3, entries.Count);
         Assert.Empty(OperationProfile.Take());
     }
