@@ -34,6 +34,14 @@ internal static unsafe class VectorOps
         if (i < n) AddTo<SimdScalar, float>(dst + i, src + i, n - i);
     }
 
+    /// <summary>y[i] = a[i] + b[i] for i &lt; n with vectors of <typeparamref name="TOps"/>; y may be a or b itself.</summary>
+    public static void Add<TOps, TV>(float* a, float* b, float* y, int n) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int i = 0;
+        for (; i <= n - TOps.Count; i += TOps.Count) TOps.Store(y + i, TOps.Add(TOps.Load(a + i), TOps.Load(b + i)));
+        if (i < n) Add<SimdScalar, float>(a + i, b + i, y + i, n - i);
+    }
+
     /// <summary>dst[i] += amount · (src[i] − dst[i]) at the current <see cref="Simd.Width"/>; no fused multiply-add, so every width gives the scalar result.</summary>
     public static void MoveToward(Span<float> dst, ReadOnlySpan<float> src, float amount)
     {

@@ -24,6 +24,28 @@ internal static unsafe class Dropout
     public static void Backward(ReadOnlySpan<float> dy, Span<float> dx, float p, ulong seed, long offset = 0) =>
         Apply("Dropout.Backward", dy, "dx", dx, p, seed, offset);
 
+    /// <summary>
+    /// y = x + mask · branch / (1 - p) in one pass: a residual connection whose branch is dropped out, the sum
+    /// <see cref="Forward"/> then <see cref="Residual.Add"/> give, to the bit, without their two further passes over memory.
+    /// y may be x or branch itself; the backward is <see cref="Backward"/> for the branch and the identity for x.
+    /// </summary>
+    /// <exception cref="ArgumentException">The buffers differ in length or are empty, y partly overlaps an input, or p is not in [0, 1).</exception>
+    public static void AddToResidual(ReadOnlySpan<float> x, ReadOnlySpan<float> branch, Span<float> y, float p, ulong seed, long offset = 0)
+    {
+        const string op = "Dropout.AddToResidual";
+        Validate(op, branch.Length, "y", y.Length, p);
+        Check.Length(op, "x", x.Length, branch.Length);
+        Residual.CheckAliasing(op, x, y);
+        Residual.CheckAliasing(op, branch, y);
+        if (p == 0f)
+        {
+            Residual.Add(x, branch, y);
+            return;
+        }
+        fixed (float* i = branch) fixed (float* o = y) fixed (float* r = x)
+            VectorJob.For(branch.Length, 8, new Job(i, o, p, 1f / (1f - p), seed, offset, r));
+    }
+
     /// <summary>Whether element <paramref name="index"/> survives.</summary>
     internal static bool Keeps(ulong seed, long index, float p) => CounterRandom.Uniform(seed, index) >= p;
 
@@ -46,15 +68,20 @@ internal static unsafe class Dropout
             VectorJob.For(input.Length, 8, new Job(i, o, p, 1f / (1f - p), seed, offset));
     }
 
-    readonly struct Job(float* input, float* output, float p, float scale, ulong seed, long offset) : IVectorJob
+    /// <summary>output = mask · input · scale, or residual + that when <paramref name="residual"/> is given.</summary>
+    readonly struct Job(float* input, float* output, float p, float scale, ulong seed, long offset, float* residual = null) : IVectorJob
     {
-        public long BytesMoved(int count) => 8L * count;
+        public long BytesMoved(int count) => (residual == null ? 8L : 12L) * count;
 
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             int i = start;
             if (TOps.Count == Vector512<float>.Count) i = Run512(start, end);
-            for (; i < end; i++) output[i] = Keeps(seed, offset + i, p) ? input[i] * scale : 0f;
+            for (; i < end; i++)
+            {
+                float kept = Keeps(seed, offset + i, p) ? input[i] * scale : 0f;
+                output[i] = residual == null ? kept : residual[i] + kept;
+            }
         }
 
         /// <summary>
@@ -74,7 +101,8 @@ internal static unsafe class Dropout
                 var low = Keep(mixedSeed + (Vector512.Create((ulong)(offset + i)) + lanes) * golden, threshold);
                 var high = Keep(mixedSeed + (Vector512.Create((ulong)(offset + i) + 8) + lanes) * golden, threshold);
                 var mask = Vector512.Narrow(low, high).AsSingle();
-                (Vector512.Load(input + i) * scaleVector & mask).Store(output + i);
+                var kept = Vector512.Load(input + i) * scaleVector & mask;
+                (residual == null ? kept : Vector512.Load(residual + i) + kept).Store(output + i);
             }
             return i;
         }

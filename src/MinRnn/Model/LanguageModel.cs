@@ -335,7 +335,17 @@ internal abstract class LanguageModel
     protected long DropoutOffset => (long)firstSequence * time * Config.Dim;
 
     /// <summary>Dropout site <paramref name="site"/>'s mask applied in place to a [rows, D] buffer of the last forward.</summary>
-    protected void DropoutForward(Span<float> x, int site) => Dropout.Forward(x, x, Config.Dropout, DropoutStream(site), DropoutOffset);
+    void DropoutForward(Span<float> x, int site) => Dropout.Forward(x, x, Config.Dropout, DropoutStream(site), DropoutOffset);
+
+    /// <summary>
+    /// The residual connection y = x + branch of the last forward's [rows, D] buffers, the branch through dropout site
+    /// <paramref name="site"/>'s mask when training (one pass; <see cref="DropoutBackward"/> is its backward).
+    /// </summary>
+    protected void AddBranch(ReadOnlySpan<float> x, ReadOnlySpan<float> branch, Span<float> y, int site)
+    {
+        if (Training) Dropout.AddToResidual(x, branch, y, Config.Dropout, DropoutStream(site), DropoutOffset);
+        else Residual.Add(x, branch, y);
+    }
 
     /// <summary>
     /// d(branch output) from d(residual stream): through dropout site <paramref name="site"/>'s mask into

@@ -155,8 +155,7 @@ internal sealed class MambaModel : LanguageModel
             SelectiveScan.Forward(ScanInputs(b, rows), shape, Rows(b.Scanned, inner),
                 TrainingForward ? b.ChunkStates.AsSpan(0, shape.ChunkStatesLength) : default, state is null ? default : state.Hidden[i]);
             Project(Rows(b.Scanned, inner), b.OutProj, null, scratch, rows);
-            if (Training) DropoutForward(scratch, i + 1);
-            Residual.Add(input, scratch, Rows(b.Output, d));
+            AddBranch(input, scratch, Rows(b.Output, d), i + 1);
             input = Rows(b.Output, d);
         }
         Grow(ref headInput, (long)rows * d);

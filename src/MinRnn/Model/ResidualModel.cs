@@ -97,8 +97,7 @@ internal sealed class ResidualModel : LanguageModel
             {
                 CausalConv.Forward(input, b.ConvWeight!.Value, b.ConvBias!.Value, scratch, batch, time, d, k);
                 if (state is not null) CausalConv.ContinueFrom(state.ConvHistory[i], input, b.ConvWeight.Value, scratch, batch, time, d, k);
-                if (Training) DropoutForward(scratch, 3 * i + 1);
-                Residual.Add(input, scratch, Rows(b.X1, d));
+                AddBranch(input, scratch, Rows(b.X1, d), 3 * i + 1);
                 x1 = Rows(b.X1, d);
             }
             RmsNorm.Forward(x1, b.Norm1.Value, Rows(b.N1, d), rows, d);
@@ -106,8 +105,7 @@ internal sealed class ResidualModel : LanguageModel
             MinRnnScan.Forward(Config.Cell, Scan, Rows(b.Pre, g * h), state is null ? default : state.Hidden[i], Rows(b.H, h), batch, time, h);
             state?.KeepLastHidden(i, Rows(b.H, h), time);
             Project(Rows(b.H, h), b.OutWeight, b.OutBias, scratch, rows);
-            if (Training) DropoutForward(scratch, 3 * i + 2);
-            Residual.Add(x1, scratch, Rows(b.X2, d));
+            AddBranch(x1, scratch, Rows(b.X2, d), 3 * i + 2);
 
             if (m > 0)
             {
@@ -115,8 +113,7 @@ internal sealed class ResidualModel : LanguageModel
                 Project(Rows(b.N2, d), b.UpWeight!, b.UpBias, Rows(b.Up, m), rows);
                 Layers.Gelu.Forward(Rows(b.Up, m), Rows(b.Gelu, m));
                 Project(Rows(b.Gelu, m), b.DownWeight!, b.DownBias, scratch, rows);
-                if (Training) DropoutForward(scratch, 3 * i + 3);
-                Residual.Add(Rows(b.X2, d), scratch, Rows(b.Output, d));
+                AddBranch(Rows(b.X2, d), scratch, Rows(b.Output, d), 3 * i + 3);
             }
             input = Rows(b.Result, d);
         }

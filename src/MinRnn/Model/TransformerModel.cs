@@ -130,15 +130,13 @@ internal sealed class TransformerModel : LanguageModel
             CausalAttention.Forward(Rows(b.Qkv, 3 * d), Rows(b.Attended, d), Rows(b.LogSumExp, heads), batch, time, heads, d,
                 Training ? p : 0, AttentionStream(i), FirstSequence);
             Project(Rows(b.Attended, d), b.AttentionOut, null, scratch, rows);
-            if (Training) DropoutForward(scratch, 3 * i + 1);
-            Residual.Add(input, scratch, Rows(b.X1, d));
+            AddBranch(input, scratch, Rows(b.X1, d), 3 * i + 1);
 
             LayerNorm.Forward(Rows(b.X1, d), b.Norm2.Value, Rows(b.N2, d), Rows(b.Mean2, 1), Rows(b.Rstd2, 1), rows, d);
             Project(Rows(b.N2, d), b.MlpUp, null, Rows(b.Up, m), rows);
             GeluExact.Forward(Rows(b.Up, m), Rows(b.Gelu, m));
             Project(Rows(b.Gelu, m), b.MlpDown, null, scratch, rows);
-            if (Training) DropoutForward(scratch, 3 * i + 2);
-            Residual.Add(Rows(b.X1, d), scratch, Rows(b.Output, d));
+            AddBranch(Rows(b.X1, d), scratch, Rows(b.Output, d), 3 * i + 2);
             input = Rows(b.Output, d);
         }
         Grow(ref headInput, (long)rows * d); Grow(ref meanF, rows); Grow(ref rstdF, rows);

@@ -94,6 +94,32 @@ public class DropoutTests
         Assert.Equal(y, x);
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void AddedToTheResidualIsDropoutThenTheAddToTheBit(SimdWidth width)
+    {
+        using var _ = Simd.Force(width);
+        // Lengths with vector tails, an offset into a larger mask, p = 0, and y being x or the branch itself.
+        foreach (int length in new[] { 1, 37, 4096 * 3 + 5 })
+        foreach (float p in new[] { 0f, 0.2f })
+        foreach (int alias in new[] { 0, 1, 2 })
+        {
+            var x = TestData.Uniform(length, length); var branch = TestData.Uniform(length, length + 1);
+            var dropped = new float[length]; var expected = new float[length];
+            Dropout.Forward(branch, dropped, p, 7, offset: 1000);
+            Residual.Add(x, dropped, expected);
+            var xCopy = (float[])x.Clone(); var branchCopy = (float[])branch.Clone();
+            var y = alias switch { 1 => xCopy, 2 => branchCopy, _ => new float[length] };
+            Dropout.AddToResidual(xCopy, branchCopy, y, p, 7, offset: 1000);
+            Assert.Equal(expected, y);
+        }
+        var four = new float[8];
+        Assert.Throws<ArgumentException>(() => Dropout.AddToResidual(four.AsSpan(0, 4), four.AsSpan(4, 4), four.AsSpan(2, 4), 0.1f, 1));
+        Assert.Throws<ArgumentException>(() => Dropout.AddToResidual(new float[4], new float[4], new float[3], 0.1f, 1));
+        Assert.Throws<ArgumentException>(() => Dropout.AddToResidual(new float[3], new float[4], new float[4], 0.1f, 1));
+        Assert.Throws<ArgumentException>(() => Dropout.AddToResidual(new float[4], new float[4], new float[4], 1f, 1));
+    }
+
     [Fact]
     public void ResultDoesNotDependOnThreadCount()
     {
