@@ -56,8 +56,10 @@ internal static class GenerationBench
     /// first, R = min(<paramref name="context"/> / 2, 256), then rounds of R characters each start again from the state that
     /// reading left: a second of them warms up (the JIT's tiers settle), seven are timed. Also the bytes of that state, per
     /// stream: the recurrent models' constant state, or the transformer's key/value cache (allocated for its whole block).
+    /// With <paramref name="breakdown"/>, one more round with every kernel timed.
     /// </summary>
-    public static (double CharactersPerSecond, long StateBytes) AtContext(LanguageModel model, Vocabulary vocabulary, int context)
+    public static (double CharactersPerSecond, long StateBytes, KernelBreakdown? Breakdown) AtContext(LanguageModel model, Vocabulary vocabulary,
+        int context, bool breakdown = false)
     {
         if (context < 2) throw new ArgumentException($"the context must be at least 2 characters, got {context}.");
         int round = Math.Min(context / 2, 256);
@@ -78,6 +80,12 @@ internal static class GenerationBench
         long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
         while (Stopwatch.GetTimestamp() < warmUntil) Round();
         double median = BenchTimer.Median([.. Enumerable.Range(0, 7).Select(_ => Round())]);
-        return (round / median, read.Floats * sizeof(float));
+        KernelBreakdown? profile = null;
+        if (breakdown)
+        {
+            generator.State.CopyStream(0, read);
+            profile = KernelBreakdown.Measure(round, () => generator.Step(output));
+        }
+        return (round / median, read.Floats * sizeof(float), profile);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MinRnn.Data;
 using MinRnn.Distributed;
 using MinRnn.Kernels;
@@ -20,10 +19,7 @@ internal static class TrainBench
     /// <see cref="OperationProfile"/> on, and those steps' median time.
     /// </summary>
     public sealed record Result(string Preset, string Cell, long Parameters, double StepMilliseconds, double TokensPerSecond,
-        double Gflops, double PercentOfPeak, long PeakBytes, Breakdown? Breakdown = null);
-
-    /// <summary>Kernel totals over <paramref name="Steps"/> profiled steps, whose median took <paramref name="StepMilliseconds"/>.</summary>
-    public sealed record Breakdown(int Steps, double StepMilliseconds, IReadOnlyList<OperationProfile.Entry> Operations);
+        double Gflops, double PercentOfPeak, long PeakBytes, KernelBreakdown? Breakdown = null);
 
     const int Vocabulary = 65;
 
@@ -45,24 +41,8 @@ internal static class TrainBench
             model.Initialize(1);
             var options = preset.Training with { Steps = 2 * steps + 2 };
             var trainer = new Trainer(model, corpus, options, group);
-            double[] Steps(int count) => [.. Enumerable.Range(0, count).Select(_ =>
-            {
-                long start = Stopwatch.GetTimestamp();
-                trainer.TrainStep();
-                return Stopwatch.GetElapsedTime(start).TotalSeconds;
-            })];
-            double step = BenchTimer.Median(Steps(steps + 2)[2..]); // the first two steps allocate and compile
-            Breakdown? profile = null;
-            if (breakdown)
-            {
-                OperationProfile.Enabled = true;
-                try
-                {
-                    double profiled = BenchTimer.Median(Steps(steps));
-                    profile = new Breakdown(steps, profiled * 1e3, OperationProfile.Take());
-                }
-                finally { OperationProfile.Enabled = false; }
-            }
+            double step = BenchTimer.MedianSeconds(() => trainer.TrainStep(), steps, warmup: 2); // the first two steps allocate and compile
+            var profile = breakdown ? KernelBreakdown.Measure(steps, () => trainer.TrainStep()) : null;
             long tokens = (long)options.Batch * options.Context;
             double gflops = (model.TrainingFlopsPerToken + model.MixerFlopsPerToken(options.Context)) * (double)tokens / step / 1e9;
             string name = preset.Model.Architecture switch

@@ -17,7 +17,7 @@ namespace MinRnn.Cli.Commands;
 /// 1k and after N characters. Each speed is the median of seven timed rounds after a second of warm-up
 /// (long enough for the JIT's tiered compilation to settle). With <c>--context N</c> (repeatable) it measures instead one
 /// stream on one thread with N characters of context, and the state each stream holds there; a preset's transformer is
-/// built with a block of N, so that it attends over all N characters.
+/// built with a block of N, so that it attends over all N characters; <c>--breakdown</c> adds each kernel's time per character.
 /// </summary>
 internal static class BenchGenerateCommand
 {
@@ -27,9 +27,10 @@ internal static class BenchGenerateCommand
         var preset = new Option<string?>("--preset") { Description = "Generate with a freshly initialised model of this preset instead (speed does not depend on the weights)." };
         var contexts = new Option<int[]>("--context") { Description = "Measure one stream on one thread with this many characters of context (repeatable; at least 2)." };
         var threads = IntOption.InRange("--threads", "Threads for the second one-stream and 16-stream runs. Default: all processors.", Environment.ProcessorCount, 1, 256);
+        var breakdown = new Option<bool>("--breakdown") { Description = "With --context: also time every kernel over further characters: time per character, share, GFLOP/s and GB/s." };
         var characters = IntOption.InRange("--characters", "Characters of the long single-stream run (memory after it is reported).", 1_000_000, 1_000, int.MaxValue);
         var command = new Command("generate", "Characters per second for 1 stream and 16 streams on 1 and N threads, and memory after 1k and after many characters.");
-        foreach (var option in new Option[] { checkpoint, preset, threads, characters, contexts }) command.Options.Add(option);
+        foreach (var option in new Option[] { checkpoint, preset, threads, characters, contexts, breakdown }) command.Options.Add(option);
         command.SetAction(parsed =>
         {
             int manyThreads = parsed.GetValue(threads);
@@ -38,6 +39,8 @@ internal static class BenchGenerateCommand
                 if (context < 2) throw new UsageException($"--context must be at least 2 characters, got {context}.");
             if (parsed.GetValue(checkpoint) is not null && parsed.GetValue(preset) is not null)
                 throw new UsageException("give --checkpoint or --preset, not both.");
+            if (parsed.GetValue(breakdown) && contextLengths.Length == 0)
+                throw new UsageException("--breakdown times the one-stream runs of --context; give --context too.");
             Preset? chosen = null;
             if (parsed.GetValue(preset) is { } name)
                 chosen = Preset.Find(name) ?? throw new UsageException($"unknown preset '{name}'; choose one of {string.Join(", ", Preset.All.Select(p => p.Name))}.");
@@ -61,9 +64,12 @@ internal static class BenchGenerateCommand
                     var measured = chosen is not null && model.Config.Architecture == Architecture.Transformer
                         ? GenerationBench.FreshModel(model.Config with { BlockSize = context }).Model
                         : model;
-                    var (rate, bytes) = GenerationBench.AtContext(measured, vocabulary, context);
+                    var (rate, bytes, profile) = GenerationBench.AtContext(measured, vocabulary, context, parsed.GetValue(breakdown));
                     Console.WriteLine($"context {context.ToString("N0", CultureInfo.InvariantCulture)}: 1 stream on 1 thread: " +
                                       $"{rate.ToString("N0", CultureInfo.InvariantCulture)} characters/s, state per stream {MemoryEstimate.Format(bytes)}");
+                    if (profile is null) continue;
+                    Console.WriteLine($"kernels per character, over {profile.Units} profiled characters (median {profile.UnitMilliseconds * 1e3:F1} µs)");
+                    profile.WriteTable(microseconds: true);
                 }
                 return 0;
             }

@@ -62,38 +62,9 @@ internal static class BenchTrainCommand
         {
             var b = r.Breakdown!;
             Console.WriteLine();
-            Console.WriteLine($"{r.Preset}, {r.Cell}: kernels per step, over {b.Steps} profiled steps (median step {b.StepMilliseconds:F0} ms)");
-            var kernels = new Table().AddColumns("operation", "calls", "ms", "share", "GFLOP/s", "GB/s");
-            foreach (var row in BreakdownRows(b))
-                kernels.AddRow(row.Name, row.Calls.ToString("F0", CultureInfo.InvariantCulture), row.Milliseconds.ToString("F1", CultureInfo.InvariantCulture),
-                    $"{row.Percent.ToString("F1", CultureInfo.InvariantCulture)}%", row.Gflops is { } g ? g.ToString("F0", CultureInfo.InvariantCulture) : "",
-                    row.GigabytesPerSecond is { } gb ? gb.ToString("F1", CultureInfo.InvariantCulture) : "");
-            BenchOutput.Write(kernels, 160);
+            Console.WriteLine($"{r.Preset}, {r.Cell}: kernels per step, over {b.Units} profiled steps (median step {b.UnitMilliseconds:F0} ms)");
+            b.WriteTable();
         }
-    }
-
-    /// <summary>
-    /// One row of a breakdown: per step, a kernel's calls, time, share of the median step, GFLOP/s (products) and GB/s
-    /// (memory-bound kernels: the bytes of their arrays, each read or written once).
-    /// </summary>
-    sealed record BreakdownRow(string Name, double Calls, double Milliseconds, double Percent, double? Gflops, double? GigabytesPerSecond);
-
-    /// <summary>
-    /// The kernels' rows, largest first, then the rest of the step: the time between kernels (what runs outside them, and
-    /// the difference between the median step and the mean one the totals give).
-    /// </summary>
-    static IEnumerable<BreakdownRow> BreakdownRows(TrainBench.Breakdown b)
-    {
-        double kernels = 0;
-        foreach (var e in b.Operations)
-        {
-            double ms = e.Seconds * 1e3 / b.Steps;
-            kernels += ms;
-            yield return new BreakdownRow(e.Name, (double)e.Calls / b.Steps, ms, 100 * ms / b.StepMilliseconds,
-                e.Flops > 0 ? e.Flops / e.Seconds / 1e9 : null, e.Bytes > 0 ? e.Bytes / e.Seconds / 1e9 : null);
-        }
-        double rest = b.StepMilliseconds - kernels;
-        yield return new BreakdownRow("outside the kernels", 0, rest, 100 * rest / b.StepMilliseconds, null, null);
     }
 
     static void WriteJson(BenchEnvironment env, int ranks, double peak, IReadOnlyList<TrainBench.Result> results)
@@ -114,9 +85,9 @@ internal static class BenchTrainCommand
             writer.WriteNumber("peak_bytes", r.PeakBytes);
             if (r.Breakdown is { } b)
             {
-                writer.WriteNumber("profiled_step_ms", b.StepMilliseconds);
+                writer.WriteNumber("profiled_step_ms", b.UnitMilliseconds);
                 writer.WriteStartArray("breakdown");
-                foreach (var row in BreakdownRows(b))
+                foreach (var row in b.Rows())
                 {
                     writer.WriteStartObject();
                     writer.WriteString("operation", row.Name);

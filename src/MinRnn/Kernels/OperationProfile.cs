@@ -3,9 +3,10 @@ using System.Diagnostics;
 namespace MinRnn.Kernels;
 
 /// <summary>
-/// Wall time per kernel while <see cref="Enabled"/>, for <c>minrnn bench train --breakdown</c>: every <see cref="VectorJob"/>
-/// (named after its job type), every GEMM (named after its shape, with its exact 2·m·n·k FLOPs) and every scan, each timed
-/// from the thread that called it, outermost calls only. It is per thread: a thread turns it on for the kernels it calls,
+/// Wall time per kernel while <see cref="Enabled"/>, for <c>minrnn bench train --breakdown</c> and <c>bench generate
+/// --breakdown</c>: every <see cref="VectorJob"/> (named after its job type), every GEMM and product by packed weights (named
+/// after its shape, with its exact 2·m·n·k FLOPs; a packed product also with the bytes of its weights and rows) and every
+/// scan, each timed from the thread that called it, outermost calls only. It is per thread: a thread turns it on for the kernels it calls,
 /// and other threads (another test, a server) are not counted. Off, it costs one test of a thread-static field per kernel call.
 /// </summary>
 internal static class OperationProfile

@@ -70,6 +70,9 @@ internal sealed unsafe class PackedMatrix
         Check.Length(op, "y", y.Length, rows, N);
         if (!bias.IsEmpty) Check.Length(op, "bias", bias.Length, N);
         Check.Disjoint(op, "x", x, "y", y);
+        using var _ = OperationProfile.Enabled
+            ? OperationProfile.Measure($"packed product {rows}×{N}×{K}", 2.0 * rows * N * K, sizeof(float) * ((double)N * K + (double)rows * (N + K)))
+            : default;
         fixed (float* px = x) fixed (float* pb = bias) fixed (float* py = y)
         {
             float* biasRow = bias.IsEmpty ? null : pb;

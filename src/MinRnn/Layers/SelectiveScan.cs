@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using MinRnn.Kernels;
 
 namespace MinRnn.Layers;
@@ -254,6 +255,13 @@ internal static unsafe class SelectiveScan
         if (t0 == 0)
             for (int s = 0; s < n; s++) TOps.Store(h + s * w, carried == null ? TOps.Zero : TOps.Load(carried + (long)s * channels));
         for (int s = 0; s < n; s++) TOps.Store(rates + s * w, TOps.Load(k.A + (long)s * channels + c));
+        if (Sse.IsSupported && c + 2 * w <= channels)
+        {
+            // The next vector's rows of A and of the carried state lie a row of channels apart, a stride the hardware
+            // prefetcher does not follow; in generation (one step per call) fetching them is most of the scan's time.
+            for (int s = 0; s < n; s++) Sse.Prefetch0(k.A + (long)s * channels + c + w);
+            if (carried != null && t0 == 0) for (int s = 0; s < n; s++) Sse.Prefetch0(carried + (long)s * channels + w);
+        }
         if (k.ChunkStates != null)
         {
             float* kept = k.ChunkStates + ((long)b * k.Chunks + t0 / ChunkLength) * n * channels + c;

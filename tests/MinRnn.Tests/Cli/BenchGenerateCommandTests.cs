@@ -28,6 +28,22 @@ public sealed class BenchGenerateCommandTests
         Assert.Equal(Bytes(recurrent.Output, 300), Bytes(recurrent.Output, 600));
     }
 
+    [Fact]
+    public void TheBreakdownListsTheKernelsOfACharacterWithTheProductsByPackedWeights()
+    {
+        var run = CliRunner.Run("bench", "generate", "--preset", "mamba", "--context", "64", "--breakdown");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Matches(@"kernels per character, over 32 profiled characters \(median [\d.]+ µs\)", run.Output);
+        // Per character: six blocks of in_proj (1536 x 384, its GFLOP/s and GB/s given) and one selective scan step each.
+        Assert.Matches(@"packed product 1×1536×384 +│ 6 +│ [\d.]+ +│ [\d.]+% +│ \d+ +│ [\d.]+ +│", run.Output);
+        Assert.Matches(@"SelectiveScan\.ForwardJob +│ 6 +│", run.Output);
+        Assert.Contains("outside the kernels", run.Output);
+    }
+
+    [Fact]
+    public void TheBreakdownNeedsAContext() =>
+        CliRunner.AssertOneLineError(CliRunner.Run("bench", "generate", "--breakdown"), 2, "--breakdown times the one-stream runs of --context");
+
     [Theory]
     [InlineData("--context", "1", "--context must be at least 2 characters")]
     [InlineData("--preset", "nope", "unknown preset 'nope'")]
