@@ -6,8 +6,9 @@ namespace MinRnn.Kernels;
 /// Wall time per kernel while <see cref="Enabled"/>, for <c>minrnn bench train --breakdown</c> and <c>bench generate
 /// --breakdown</c>: every <see cref="VectorJob"/> (named after its job type), every GEMM and product by packed weights (named
 /// after its shape, with its exact 2·m·n·k FLOPs; a packed product also with the bytes of its weights and rows) and every
-/// scan, each timed from the thread that called it, outermost calls only. It is per thread: a thread turns it on for the kernels it calls,
-/// and other threads (another test, a server) are not counted. Off, it costs one test of a thread-static field per kernel call.
+/// scan, each timed from the thread that called it, outermost calls only. It is per thread: a thread turns it on for the
+/// kernels it calls, and other threads (another test, a server) are not counted. Off, it costs one test of a thread-static
+/// field per kernel call.
 /// </summary>
 internal static class OperationProfile
 {
