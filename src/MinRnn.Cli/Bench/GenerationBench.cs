@@ -32,11 +32,11 @@ internal static class GenerationBench
     /// <summary>
     /// Median characters per second of <paramref name="streams"/> streams stepped together on the current
     /// <see cref="Kernels.Parallelism.Threads"/>: seven timed rounds after a second of warm-up (long enough for the JIT's
-    /// tiered compilation to settle).
+    /// tiered compilation to settle). <paramref name="oneRowOnTeam"/> as the <see cref="Generator"/>'s.
     /// </summary>
-    public static double CharactersPerSecond(LanguageModel model, Vocabulary vocabulary, string prompt, int streams)
+    public static double CharactersPerSecond(LanguageModel model, Vocabulary vocabulary, string prompt, int streams, bool oneRowOnTeam = true)
     {
-        var generator = new Generator(model, vocabulary, new SamplingOptions { Seed = 1 }, streams);
+        var generator = new Generator(model, vocabulary, new SamplingOptions { Seed = 1 }, streams, oneRowOnTeam);
         generator.Prefill(prompt);
         var output = new string[streams];
         long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;

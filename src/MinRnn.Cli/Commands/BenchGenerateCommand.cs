@@ -16,7 +16,7 @@ namespace MinRnn.Cli.Commands;
 /// stream and for 16 batched streams, each on one and on N threads, and the process's memory after
 /// 1k and after N characters. Each speed is the median of seven timed rounds after a second of warm-up
 /// (long enough for the JIT's tiered compilation to settle). With <c>--context N</c> (repeatable) it measures instead one
-/// stream on one thread with N characters of context, and the state each stream holds there; a preset's transformer is
+/// stream with N characters of context, on one and on N threads, and the state each stream holds there; a preset's transformer is
 /// built with a block of N, so that it attends over all N characters; <c>--breakdown</c> adds each kernel's time per character.
 /// </summary>
 internal static class BenchGenerateCommand
@@ -25,8 +25,8 @@ internal static class BenchGenerateCommand
     {
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Model to generate with. Default: the seed preset's model (plain minGRU 3 x 384), freshly initialised." };
         var preset = new Option<string?>("--preset") { Description = "Generate with a freshly initialised model of this preset instead (speed does not depend on the weights)." };
-        var contexts = new Option<int[]>("--context") { Description = "Measure one stream on one thread with this many characters of context (repeatable; at least 2)." };
-        var threads = IntOption.InRange("--threads", "Threads for the second one-stream and 16-stream runs. Default: all processors.", Environment.ProcessorCount, 1, 256);
+        var contexts = new Option<int[]>("--context") { Description = "Measure one stream on 1 and on --threads threads with this many characters of context (repeatable; at least 2)." };
+        var threads = IntOption.InRange("--threads", "Threads for the second one-stream and 16-stream runs (and --context's). Default: all processors.", Environment.ProcessorCount, 1, 256);
         var breakdown = new Option<bool>("--breakdown") { Description = "With --context: also time every kernel over further characters: time per character, share, GFLOP/s and GB/s." };
         var characters = IntOption.InRange("--characters", "Characters of the long single-stream run (memory after it is reported).", 1_000_000, 1_000, int.MaxValue);
         var command = new Command("generate", "Characters per second for 1 stream and 16 streams on 1 and N threads, and memory after 1k and after many characters.");
@@ -58,18 +58,21 @@ internal static class BenchGenerateCommand
             Console.WriteLine($"model    {TrainingRun.Describe(model.Config)}, {model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters");
             if (contextLengths.Length > 0)
             {
-                Parallelism.Threads = 1;
                 foreach (int context in contextLengths)
                 {
                     var measured = chosen is not null && model.Config.Architecture == Architecture.Transformer
                         ? GenerationBench.FreshModel(model.Config with { BlockSize = context }).Model
                         : model;
-                    var (rate, bytes, profile) = GenerationBench.AtContext(measured, vocabulary, context, parsed.GetValue(breakdown));
-                    Console.WriteLine($"context {context.ToString("N0", CultureInfo.InvariantCulture)}: 1 stream on 1 thread: " +
-                                      $"{rate.ToString("N0", CultureInfo.InvariantCulture)} characters/s, state per stream {MemoryEstimate.Format(bytes)}");
-                    if (profile is null) continue;
-                    Console.WriteLine($"kernels per character, over {profile.Units} profiled characters (median {profile.UnitMilliseconds * 1e3:F1} µs)");
-                    profile.WriteTable(microseconds: true);
+                    foreach (int threadCount in manyThreads == 1 ? [1] : new[] { 1, manyThreads })
+                    {
+                        Parallelism.Threads = threadCount;
+                        var (rate, bytes, profile) = GenerationBench.AtContext(measured, vocabulary, context, parsed.GetValue(breakdown));
+                        Console.WriteLine($"context {context.ToString("N0", CultureInfo.InvariantCulture)}: 1 stream on {threadCount} thread{(threadCount == 1 ? "" : "s")}: " +
+                                          $"{rate.ToString("N0", CultureInfo.InvariantCulture)} characters/s, state per stream {MemoryEstimate.Format(bytes)}");
+                        if (profile is null) continue;
+                        Console.WriteLine($"kernels per character, over {profile.Units} profiled characters (median {profile.UnitMilliseconds * 1e3:F1} µs)");
+                        profile.WriteTable(microseconds: true);
+                    }
                 }
                 return 0;
             }

@@ -58,11 +58,13 @@ internal static class BenchServeCommand
             if (!asJson) WriteHeader(environment, served, perClient, duration);
 
             string prompt = served.Vocabulary[0].ToString();
-            double oneStream = GenerationBench.CharactersPerSecond(served.Model, served.Vocabulary, prompt, 1);
-            double batched = GenerationBench.CharactersPerSecond(served.Model, served.Vocabulary, prompt, BatchedStreams);
+            // In process as the server computes: a step of one stream on one thread (see ServedModel), so that the ratios
+            // measure what serving adds, not a split the server leaves to its HTTP threads.
+            double oneStream = GenerationBench.CharactersPerSecond(served.Model, served.Vocabulary, prompt, 1, oneRowOnTeam: false);
+            double batched = GenerationBench.CharactersPerSecond(served.Model, served.Vocabulary, prompt, BatchedStreams, oneRowOnTeam: false);
             if (!asJson)
                 Console.WriteLine($"in-process  1 stream {Rate(oneStream)} characters/s, {BatchedStreams} streams {Rate(batched)} characters/s in total " +
-                                  $"(the Generator, as bench generate measures it, on {Parallelism.Threads} thread{(Parallelism.Threads == 1 ? "" : "s")})");
+                                  $"(the Generator on {Parallelism.Threads} thread{(Parallelism.Threads == 1 ? "" : "s")}, a stream's step on one of them as in the server)");
 
             var results = new List<ServeBench.Result>();
             await using (var bench = await ServeBench.StartAsync(served, counts.Max(), perClient))

@@ -13,7 +13,9 @@ internal sealed class ServedModel
         Model = checkpoint.Model;
         Vocabulary = checkpoint.RequireVocabulary();
         Metadata = checkpoint.Metadata;
-        Weights = Model.PackForSteps();
+        // A step of one stream stays on the scheduler's thread: splitting it between the team's threads sped up generation
+        // in process but not one client of the server, whose HTTP threads need the same cores.
+        Weights = Model.PackForSteps(oneRowOnTeam: false);
         string curve = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, "loss.png");
         LossCurve = File.Exists(curve) ? curve : null;
     }

@@ -20,15 +20,21 @@ internal sealed class Generator
     readonly float[] logits;
     readonly Action<int, int> sampleRange;
     const int ParallelStreams = 8;
+    readonly bool oneRowOnTeam;
     StepWeights? weights;
 
-    /// <summary>A generator of <paramref name="streams"/> streams; stream i samples with <see cref="SamplingOptions.Seed"/> + i.</summary>
-    public Generator(LanguageModel model, Vocabulary vocabulary, SamplingOptions sampling, int streams = 1)
+    /// <summary>
+    /// A generator of <paramref name="streams"/> streams; stream i samples with <see cref="SamplingOptions.Seed"/> + i.
+    /// <paramref name="oneRowOnTeam"/>: a step of one stream splits its products between the team's threads (see
+    /// <see cref="LanguageModel.PackForSteps"/>); give false where the cores also serve other work. The text is the same either way.
+    /// </summary>
+    public Generator(LanguageModel model, Vocabulary vocabulary, SamplingOptions sampling, int streams = 1, bool oneRowOnTeam = true)
     {
         if (vocabulary.Count != model.Config.VocabularySize)
             throw new ArgumentException($"Generator: the vocabulary has {vocabulary.Count} characters, the model {model.Config.VocabularySize}.");
         this.model = model;
         this.vocabulary = vocabulary;
+        this.oneRowOnTeam = oneRowOnTeam;
         state = new RecurrentState(model.Config, streams);
         samplers = Enumerable.Range(0, streams).Select(i => new Sampler(sampling, vocabulary.Count, sampling.Seed + (ulong)i)).ToArray();
         next = new int[streams];
@@ -53,7 +59,7 @@ internal sealed class Generator
         var input = new int[streams * t];
         for (int s = 0; s < streams; s++) tokens.CopyTo(input, s * t);
         var promptLogits = model.Forward(input, streams, t, state: state);
-        weights = model.PackForSteps();
+        weights = model.PackForSteps(oneRowOnTeam);
         for (int s = 0; s < streams; s++) next[s] = samplers[s].Next(promptLogits.Slice(((s * t) + t - 1) * v, v));
     }
 
@@ -82,7 +88,7 @@ internal sealed class Generator
             next[s] = samplers[s].Next(promptLogits.Slice((t - 1) * v, v));
             state.CopyStream(s, single);
         }
-        weights = model.PackForSteps();
+        weights = model.PackForSteps(oneRowOnTeam);
     }
 
     int[] Encode(string prompt, string which = "")

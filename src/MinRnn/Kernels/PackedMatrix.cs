@@ -12,23 +12,30 @@ namespace MinRnn.Kernels;
 /// Panel q holds packed[q][p][j] = W[q·nr + j, p] for the nr = 2 vectors of the SIMD width in use
 /// when it was packed (columns past n are 0). Every element of y is summed in the order p = 0..k-1 by
 /// one thread, so results do not depend on the thread count.
+/// <para>A product of one row reads all of W for 2·n·k flops: it is bound by how fast one core reads W from
+/// cache, so splitting its panels between the team's cores nearly halves it, from a few thousand multiplies
+/// on. Whether to is the packer's choice (<c>oneRowOnTeam</c>): worth it when the stepping thread owns the
+/// cores (a generator), not when they are shared with other work (a server's HTTP threads).</para>
 /// </summary>
 internal sealed unsafe class PackedMatrix
 {
     const long SerialMultiplies = 1L << 20; // about 5 µs of work on one core: less is not worth the team
+    const long SerialOneRowMultiplies = 1L << 14; // 64 kB of W, about 1 µs from L3: three times the team's start-up
     const int Prefetch = 512; // floats ahead of the loads that the matrix-vector kernel prefetches (2 KB)
 
     readonly Gemm.AlignedBuffer storage = new();
     readonly float* panels;
     readonly SimdWidth width;
     readonly int columnsPerPanel;
+    readonly long serialOneRow;
 
-    PackedMatrix(int n, int k, SimdWidth width, int columnsPerPanel)
+    PackedMatrix(int n, int k, SimdWidth width, int columnsPerPanel, bool oneRowOnTeam)
     {
         N = n;
         K = k;
         this.width = width;
         this.columnsPerPanel = columnsPerPanel;
+        serialOneRow = oneRowOnTeam ? SerialOneRowMultiplies : SerialMultiplies;
         panels = storage.Get((long)PanelCount * k * columnsPerPanel);
     }
 
@@ -42,16 +49,18 @@ internal sealed unsafe class PackedMatrix
 
     /// <summary>
     /// Packs <paramref name="weight"/> [n, k] for the current SIMD width; with <paramref name="transposed"/>,
-    /// the weight is stored [k, n] (so the products are y = x · weight).
+    /// the weight is stored [k, n] (so the products are y = x · weight). With <paramref name="oneRowOnTeam"/>, products of
+    /// one row are split between the team's threads from <see cref="SerialOneRowMultiplies"/> multiplies on, instead of
+    /// from <see cref="SerialMultiplies"/> as products of several rows are.
     /// </summary>
     /// <exception cref="ArgumentException">A dimension is not positive or the length does not match.</exception>
-    public static PackedMatrix Pack(ReadOnlySpan<float> weight, int n, int k, bool transposed = false)
+    public static PackedMatrix Pack(ReadOnlySpan<float> weight, int n, int k, bool transposed = false, bool oneRowOnTeam = false)
     {
         const string op = "PackedMatrix.Pack";
         Check.Positive(op, ("n", n), ("k", k));
         Check.Length(op, "weight", weight.Length, n, k);
         var width = Simd.Width;
-        var packed = new PackedMatrix(n, k, width, 2 * Lanes(width));
+        var packed = new PackedMatrix(n, k, width, 2 * Lanes(width), oneRowOnTeam);
         fixed (float* w = weight)
         {
             var job = new Gemm.Job(null, w, null, null, 1, n, k, transposeA: false, transposeB: !transposed, accumulate: false);
@@ -105,7 +114,7 @@ internal sealed unsafe class PackedMatrix
             packedRows = (packedRowsCache ??= new Gemm.AlignedBuffer()).Get((long)RoundUp(rows, GemmMicroKernel.Rows) * K);
             Gemm.PackA(new Gemm.Job(x, null, null, null, rows, N, K, false, false, false), packedRows, 0, rows, 0, K);
         }
-        if ((long)rows * N * K < SerialMultiplies || Parallelism.Threads == 1) Panels<TOps, TV>(x, bias, y, packedRows, rows, 0, PanelCount);
+        if ((long)rows * N * K < (rows == 1 ? serialOneRow : SerialMultiplies) || Parallelism.Threads == 1) Panels<TOps, TV>(x, bias, y, packedRows, rows, 0, PanelCount);
         else OnTeam<TOps, TV>((nint)x, (nint)bias, (nint)y, (nint)packedRows, rows);
     }
 

@@ -89,6 +89,9 @@ internal sealed class SpinBarrier(int participants)
 
     public void Fault() => faulted = true;
 
+    /// <summary>Whether a thread of a job failed while at this barrier's jobs: its count may be off, so it is not reused.</summary>
+    public bool Faulted => faulted;
+
     public void SignalAndWait()
     {
         int myPhase = phase;
@@ -98,12 +101,31 @@ internal sealed class SpinBarrier(int participants)
             phase = myPhase + 1;
             return;
         }
-        var spin = new SpinWait();
+        var spin = new ShortSpin();
         while (phase == myPhase)
         {
             if (faulted) throw new OperationCanceledException("Another thread of the job failed.");
-            spin.SpinOnce(sleep1Threshold: -1);
+            spin.Once();
         }
+    }
+}
+
+/// <summary>
+/// Waiting for another core that is about to arrive: threads of one job finish within microseconds of each
+/// other, so the first waits are single pauses (a few tens of nanoseconds, where SpinWait starts at several
+/// hundred and doubles), and only a long wait falls back to SpinWait's backoff, which also yields the core.
+/// </summary>
+internal struct ShortSpin
+{
+    const int Pauses = 4096; // some tens of microseconds
+
+    int count;
+    SpinWait backoff;
+
+    public void Once()
+    {
+        if (count++ < Pauses) Thread.SpinWait(1);
+        else backoff.SpinOnce(sleep1Threshold: -1);
     }
 }
 
@@ -122,7 +144,7 @@ internal sealed class WorkerTeam : IDisposable
     readonly SemaphoreSlim[] start;
     readonly int[] sleeping;
     Action<WorkerContext>? job;
-    SpinBarrier? barrier;
+    SpinBarrier barrier;
     Exception? failure;
     int pending;
     long sequence; // jobs posted so far
@@ -133,6 +155,7 @@ internal sealed class WorkerTeam : IDisposable
     public WorkerTeam(int size)
     {
         Size = size;
+        barrier = new SpinBarrier(size);
         workers = new Thread[size - 1];
         start = new SemaphoreSlim[size - 1];
         sleeping = new int[size - 1];
@@ -148,13 +171,13 @@ internal sealed class WorkerTeam : IDisposable
     public void Run(Action<WorkerContext> body)
     {
         job = body;
-        barrier = new SpinBarrier(Size);
+        if (barrier.Faulted) barrier = new SpinBarrier(Size);
         failure = null;
         pending = Size - 1;
         Post();
         Execute(0);
-        var spin = new SpinWait();
-        while (Volatile.Read(ref pending) > 0) spin.SpinOnce(sleep1Threshold: -1);
+        var spin = new ShortSpin();
+        while (Volatile.Read(ref pending) > 0) spin.Once();
         job = null;
         if (failure is not null)
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
@@ -175,7 +198,7 @@ internal sealed class WorkerTeam : IDisposable
         catch (Exception e)
         {
             Interlocked.CompareExchange(ref failure, e, null);
-            barrier!.Fault();
+            barrier.Fault();
         }
         finally { InsideJob = false; }
     }
@@ -206,7 +229,7 @@ internal sealed class WorkerTeam : IDisposable
         {
             if (System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
             {
-                Thread.SpinWait(20);
+                Thread.SpinWait(1);
                 continue;
             }
             Interlocked.Exchange(ref sleeping[worker], 1);

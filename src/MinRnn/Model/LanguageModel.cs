@@ -193,12 +193,13 @@ internal abstract class LanguageModel
 
     /// <summary>
     /// Packs the current weights for <see cref="Step"/>. A snapshot: later changes to the parameters
-    /// (training, loading) need a new one.
+    /// (training, loading) need a new one. <paramref name="oneRowOnTeam"/>: split the products of a step of one stream
+    /// between the team's threads (see <see cref="PackedMatrix"/>), for callers whose cores are not needed by other work.
     /// </summary>
-    internal StepWeights PackForSteps()
+    internal StepWeights PackForSteps(bool oneRowOnTeam = false)
     {
         var matrices = parameters.Where(p => p.Shape.Length == 2 && (p == headWeight || !IsTable(p)))
-            .ToDictionary(p => p, p => PackedMatrix.Pack(p.Value, p.Shape[0], p.Shape[1]));
+            .ToDictionary(p => p, p => PackedMatrix.Pack(p.Value, p.Shape[0], p.Shape[1], oneRowOnTeam: oneRowOnTeam));
         return new StepWeights(matrices, TabulateFirstProjection());
     }
 

@@ -15,7 +15,7 @@ public class PackedMatrixTests
         foreach (var (n, k) in new[] { (1, 1), (65, 384), (96, 7), (128, 33), (773, 300) })
         {
             var weight = TestData.Uniform(n * k, n + k);
-            var packed = PackedMatrix.Pack(weight, n, k);
+            var packed = PackedMatrix.Pack(weight, n, k, oneRowOnTeam: true);
             foreach (int rows in new[] { 1, 2, 5, 8, 16, 17 })
             foreach (bool withBias in new[] { false, true })
             {
@@ -28,11 +28,14 @@ public class PackedMatrixTests
         }
     }
 
-    [Fact]
-    public void ResultDoesNotDependOnThreadCount()
+    /// <summary>One row on one thread, or (packed for it) split between the team's threads; several rows on the GEMM tile.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ResultDoesNotDependOnThreadCount(bool oneRowOnTeam)
     {
         int n = 777, k = 512;
-        var packed = PackedMatrix.Pack(TestData.Uniform(n * k, 1), n, k);
+        var packed = PackedMatrix.Pack(TestData.Uniform(n * k, 1), n, k, oneRowOnTeam: oneRowOnTeam);
         foreach (int rows in new[] { 1, 16 })
         {
             var x = TestData.Uniform(rows * k, 2); var bias = TestData.Uniform(n, 3);
