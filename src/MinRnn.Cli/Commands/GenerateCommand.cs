@@ -22,7 +22,7 @@ internal static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "Sample among the most likely characters whose probability reaches P, in (0, 1].", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sampler; the same seed gives the same text.", DefaultValueFactory = _ => 1337 };
         var samples = IntOption.InRange("--num-samples", "Independent samples, generated as one batch of streams.", 1, 1, 4096);
-        var threads = IntOption.InRange("--threads", "Threads to use.", 1, 1, 256);
+        var threads = IntOption.InRange("--threads", "Threads to use: one stream's products are split between them. Default: all processors.", Parallelism.Threads, 1, 256);
         foreach (var option in new Option[] { checkpoint, prompt, promptFile, length, temperature, topK, topP, seed, samples, threads })
             command.Options.Add(option);
 

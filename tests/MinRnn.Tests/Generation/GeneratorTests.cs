@@ -46,6 +46,31 @@ public class GeneratorTests
         Assert.Equal(text[prompt.Length..], generated);
     }
 
+    /// <summary>
+    /// One stream's products split between two threads (wide enough models: every product has 16 k multiplies or more)
+    /// give the text of one thread, products kept whole.
+    /// </summary>
+    [Theory]
+    [InlineData(Architecture.Plain, RecurrentCell.MinGru)]
+    [InlineData(Architecture.Residual, RecurrentCell.MinLstm)]
+    [InlineData(Architecture.Plain, RecurrentCell.Gru)]
+    [InlineData(Architecture.Transformer, RecurrentCell.MinGru)]
+    [InlineData(Architecture.Mamba, RecurrentCell.MinGru)]
+    public void TheTextDoesNotDependOnSplittingOneStreamBetweenThreads(Architecture architecture, RecurrentCell cell)
+    {
+        var config = new ModelConfig(architecture, cell, Vocabulary.Count, 128, 2, 2, 4, 2,
+            Heads: architecture == Architecture.Transformer ? 4 : 0, BlockSize: architecture == Architecture.Transformer ? 64 : 0,
+            State: architecture == Architecture.Mamba ? 16 : 0);
+        var model = LanguageModel.Create(config);
+        model.Initialize(3);
+        string Text(bool oneRowOnTeam) =>
+            string.Concat(new Generator(model, Vocabulary, new SamplingOptions { Seed = 4 }, oneRowOnTeam: oneRowOnTeam).Generate("abc", 100));
+        string whole = ThreadCount.One(() => Text(false));
+        var (one, split) = ThreadCount.OneThenTwo(() => Text(true));
+        Assert.Equal(whole, one);
+        Assert.Equal(whole, split);
+    }
+
     [Fact]
     public void SameSeedSameTextAndStreamsDiffer()
     {
