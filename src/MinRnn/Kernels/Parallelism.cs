@@ -113,11 +113,12 @@ internal sealed class SpinBarrier(int participants)
 /// <summary>
 /// Waiting for another core that is about to arrive: threads of one job finish within microseconds of each
 /// other, so the first waits are single pauses (a few tens of nanoseconds, where SpinWait starts at several
-/// hundred and doubles), and only a long wait falls back to SpinWait's backoff, which also yields the core.
+/// hundred and doubles), and a longer wait falls back to SpinWait's backoff, which also yields the core to
+/// the process's other threads (a server's, say) when there are more of them than cores.
 /// </summary>
 internal struct ShortSpin
 {
-    const int Pauses = 4096; // some tens of microseconds
+    const int Pauses = 256; // a few microseconds
 
     int count;
     SpinWait backoff;
