@@ -200,6 +200,24 @@ internal static unsafe class SelectiveScan
         /// <summary>Offset of element c of row (b, t) in a [batch, time, channels] tensor.</summary>
         public long At(int b, int t, int c) => ((long)b * Time + t) * Channels + c;
 
+        /// <summary>
+        /// Asks for the line holding channel c of every row of chunk t0 of sequence b, in each tensor the forward (or the
+        /// backward) reads or writes there: the next vector's work, whose rows lie a row of channels apart, a stride the
+        /// hardware prefetchers do not follow (without this, forward and backward take 15-20% longer). Asking for the
+        /// vector's second line as well measured slower: the prefetchers fetch neighbouring lines on their own.
+        /// </summary>
+        public void Prefetch(int b, int c, int t0, bool backward)
+        {
+            if (!Sse.IsSupported) return;
+            for (int t = t0, end = Math.Min(t0 + ChunkLength, Time); t < end; t++)
+            {
+                long at = At(b, t, c), row = ((long)b * Time + t) * ZStride + c;
+                Sse.Prefetch1(X + at); Sse.Prefetch1(Delta + at); Sse.Prefetch1(Z + row);
+                if (backward) { Sse.Prefetch1(DY + at); Sse.Prefetch1(DX + at); Sse.Prefetch1(DDelta + at); Sse.Prefetch1(DZ + row); }
+                else Sse.Prefetch1(Y + at);
+            }
+        }
+
         /// <summary>Channels [first, end) of item i's group, and its sequence.</summary>
         public (int B, int First, int End) Item(int i)
         {
@@ -228,7 +246,11 @@ internal static unsafe class SelectiveScan
                     for (int t0 = 0; t0 < context.Time; t0 += ChunkLength)
                     {
                         for (int c = first; c < vectorEnd; c += TOps.Count)
+                        {
+                            if (c + TOps.Count < vectorEnd) context.Prefetch(b, c + TOps.Count, t0, false);
+                            else if (t0 + ChunkLength < context.Time) context.Prefetch(b, first, t0 + ChunkLength, false);
                             ForwardChunk<TOps, TV>(context, b, c, t0, scratch + (c - first) * n, rates, steps);
+                        }
                         for (int c = vectorEnd; c < last; c++)
                             ForwardChunk<SimdScalar, float>(context, b, c, t0, scratch + (c - first) * n, rates, steps);
                     }
@@ -339,8 +361,12 @@ internal static unsafe class SelectiveScan
                         int t0 = chunk * ChunkLength, t1 = Math.Min(t0 + ChunkLength, context.Time);
                         layout.ClearSums(scratch, t1 - t0);
                         for (int c = first; c < vectorEnd; c += TOps.Count)
+                        {
+                            if (c + TOps.Count < vectorEnd) context.Prefetch(b, c + TOps.Count, t0, true);
+                            else if (chunk > 0) context.Prefetch(b, first, t0 - ChunkLength, true);
                             BackwardChunk<TOps, TV>(context, b, c, t0, t1, scratch, layout.VectorSums(scratch), carry + (c - first) * n,
                                 aLogSums + (c - first) * n, dSums + (c - first));
+                        }
                         for (int c = vectorEnd; c < last; c++)
                             BackwardChunk<SimdScalar, float>(context, b, c, t0, t1, scratch, layout.ScalarSums(scratch), carry + (c - first) * n,
                                 aLogSums + (c - first) * n, dSums + (c - first));
