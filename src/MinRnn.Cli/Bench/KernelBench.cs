@@ -3,7 +3,8 @@ using MinRnn.Kernels;
 namespace MinRnn.Cli.Bench;
 
 /// <summary>
-/// The rows of <c>minrnn bench kernels</c>: the FMA peak, the start-up of a job of the thread team, the GEMMs of one minGRU and one minLSTM
+/// The rows of <c>minrnn bench kernels</c>: the FMA peak, the start-up of a job of the thread team, the read bandwidth
+/// over the gpt-cpu and mamba presets' weights (<see cref="MemoryBench"/>), the GEMMs of one minGRU and one minLSTM
 /// layer in training (batch 64 × context 256 rows, D = H = 384), then those layers' forward and
 /// backward, split into the linear map and the gate + scan (<see cref="LayerBench"/>), the gpt preset's fused causal
 /// attention at the same shape (<see cref="AttentionBench"/>), and the mamba preset's selective scan (d_inner = 2D = 768,
@@ -18,6 +19,7 @@ internal static class KernelBench
     {
         var environment = BenchEnvironment.Capture(runner.Threads);
         var rows = new List<BenchRow> { runner.MeasurePeak(), TeamJobs(runner) };
+        rows.AddRange(MemoryBench.Rows(runner));
         rows.AddRange(Gemms(runner, "minGRU GEMM", GemmShape.Linear(Batch * Context, Width, 2 * Width)));
         rows.AddRange(Gemms(runner, "minLSTM GEMM", GemmShape.Linear(Batch * Context, Width, 3 * Width)));
         rows.AddRange(LayerBench.Rows(runner, RecurrentCell.MinGru, Batch, Context, Width));
