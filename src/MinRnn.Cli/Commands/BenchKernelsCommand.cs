@@ -5,8 +5,9 @@ using MinRnn.Kernels;
 namespace MinRnn.Cli.Commands;
 
 /// <summary>
-/// <c>minrnn bench kernels [--threads N] [--json] [--repeat R]</c>: the FMA peak and the GEMM
-/// throughput at the training shapes, at one thread and at N threads, as a table or as JSON.
+/// <c>minrnn bench kernels [--threads N] [--json] [--repeat R]</c>: the rows of <see cref="KernelBench"/> (the FMA peak,
+/// the read bandwidth over model-sized working sets, the GEMMs, layers, attention and selective scan at the training
+/// shapes), at one thread and at N threads, as a table or as JSON.
 /// </summary>
 internal static class BenchKernelsCommand
 {
@@ -16,7 +17,7 @@ internal static class BenchKernelsCommand
         var repeat = IntOption.InRange("--repeat", "Timed runs per measurement; the median is reported.", 7, 1, 1000);
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
 
-        var command = new Command("kernels", "FMA peak and GEMM GFLOP/s at the shapes of one minGRU / minLSTM layer in training.");
+        var command = new Command("kernels", "FMA peak, read bandwidth, and GEMM, layer, attention and selective-scan speed at the training shapes.");
         command.Options.Add(threads);
         command.Options.Add(repeat);
         command.Options.Add(json);
