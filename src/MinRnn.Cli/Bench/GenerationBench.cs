@@ -12,7 +12,7 @@ namespace MinRnn.Cli.Bench;
 internal static class GenerationBench
 {
     /// <summary>The 65 characters of Tiny Shakespeare, in the vocabulary's order.</summary>
-    const string ShakespeareCharacters = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    internal const string ShakespeareCharacters = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     /// <summary>
     /// The seed preset's model (plain minGRU, 3 x 384) over Tiny Shakespeare's characters, freshly initialised: speed does

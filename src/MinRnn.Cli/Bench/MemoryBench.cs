@@ -6,21 +6,20 @@ namespace MinRnn.Cli.Bench;
 /// <summary>
 /// The read bandwidth the one-stream generation targets run into: one character of a model reads all its weights, so
 /// characters/s can be at most the bandwidth at which the machine re-reads a working set of that size divided by it.
-/// Each row reads 1 GB as passes over a buffer of the preset's weight size (its parameter count over
-/// Tiny Shakespeare's 65 characters × 4 bytes), every thread its own fixed part of the buffer each pass, as a product split between threads reads its
-/// panels; the time in ms is then ms per GB, and GB/s = 1,000 / ms.
+/// Each row reads 1 GB as passes over a buffer of the preset's weight size (its parameter count over Tiny Shakespeare's
+/// characters × 4 bytes), every thread its own fixed part of the buffer each pass, as a product split between threads
+/// reads its panels; the time in ms is then ms per GB, and GB/s = 1,000 / ms.
 /// </summary>
 internal static class MemoryBench
 {
     const long BytesPerRun = 1_000_000_000;
     const int Block = 4096; // floats per item: 16 kB
-    const int TinyShakespeareCharacters = 65;
 
     public static IEnumerable<BenchRow> Rows(BenchRunner runner)
     {
         foreach (var preset in new[] { Preset.GptCpu, Preset.Mamba })
         {
-            long parameters = (preset.Model with { VocabularySize = TinyShakespeareCharacters }).ParameterCount();
+            long parameters = (preset.Model with { VocabularySize = GenerationBench.ShakespeareCharacters.Length }).ParameterCount();
             int blocks = (int)((parameters + Block - 1) / Block);
             var buffer = new float[(long)blocks * Block];
             buffer.AsSpan().Fill(1e-3f);

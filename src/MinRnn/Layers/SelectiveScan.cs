@@ -201,12 +201,23 @@ internal static unsafe class SelectiveScan
         public long At(int b, int t, int c) => ((long)b * Time + t) * Channels + c;
 
         /// <summary>
+        /// Before vector c of chunk t0 runs: asks for the next vector's rows (c + <paramref name="width"/>, if it is below
+        /// <paramref name="vectorEnd"/>), or else for the first vector's rows of chunk <paramref name="nextT0"/> (none when
+        /// it is negative). See <see cref="Prefetch"/>.
+        /// </summary>
+        public void PrefetchNext(int b, int c, int width, int first, int vectorEnd, int t0, int nextT0, bool backward)
+        {
+            if (c + width < vectorEnd) Prefetch(b, c + width, t0, backward);
+            else if (nextT0 >= 0) Prefetch(b, first, nextT0, backward);
+        }
+
+        /// <summary>
         /// Asks for the line holding channel c of every row of chunk t0 of sequence b, in each tensor the forward (or the
         /// backward) reads or writes there: the next vector's work, whose rows lie a row of channels apart, a stride the
         /// hardware prefetchers do not follow (without this, forward and backward take 15-20% longer). Asking for the
         /// vector's second line as well measured slower: the prefetchers fetch neighbouring lines on their own.
         /// </summary>
-        public void Prefetch(int b, int c, int t0, bool backward)
+        void Prefetch(int b, int c, int t0, bool backward)
         {
             if (!Sse.IsSupported) return;
             for (int t = t0, end = Math.Min(t0 + ChunkLength, Time); t < end; t++)
@@ -247,8 +258,7 @@ internal static unsafe class SelectiveScan
                     {
                         for (int c = first; c < vectorEnd; c += TOps.Count)
                         {
-                            if (c + TOps.Count < vectorEnd) context.Prefetch(b, c + TOps.Count, t0, false);
-                            else if (t0 + ChunkLength < context.Time) context.Prefetch(b, first, t0 + ChunkLength, false);
+                            context.PrefetchNext(b, c, TOps.Count, first, vectorEnd, t0, t0 + ChunkLength < context.Time ? t0 + ChunkLength : -1, false);
                             ForwardChunk<TOps, TV>(context, b, c, t0, scratch + (c - first) * n, rates, steps);
                         }
                         for (int c = vectorEnd; c < last; c++)
@@ -362,8 +372,7 @@ internal static unsafe class SelectiveScan
                         layout.ClearSums(scratch, t1 - t0);
                         for (int c = first; c < vectorEnd; c += TOps.Count)
                         {
-                            if (c + TOps.Count < vectorEnd) context.Prefetch(b, c + TOps.Count, t0, true);
-                            else if (chunk > 0) context.Prefetch(b, first, t0 - ChunkLength, true);
+                            context.PrefetchNext(b, c, TOps.Count, first, vectorEnd, t0, chunk > 0 ? t0 - ChunkLength : -1, true);
                             BackwardChunk<TOps, TV>(context, b, c, t0, t1, scratch, layout.VectorSums(scratch), carry + (c - first) * n,
                                 aLogSums + (c - first) * n, dSums + (c - first));
                         }
