@@ -115,12 +115,15 @@ internal sealed unsafe class PackedMatrix
             Gemm.PackA(new Gemm.Job(x, null, null, null, rows, N, K, false, false, false), packedRows, 0, rows, 0, K);
         }
         if ((long)rows * N * K < (rows == 1 ? serialOneRow : SerialMultiplies) || Parallelism.Threads == 1) Panels<TOps, TV>(x, bias, y, packedRows, rows, 0, PanelCount);
-        else OnTeam<TOps, TV>((nint)x, (nint)bias, (nint)y, (nint)packedRows, rows);
+        else VectorJob.OnTeam<PanelsJob, TOps, TV>(PanelCount, new PanelsJob(this, x, bias, y, packedRows, rows));
     }
 
-    // Separate so that the closure is allocated only when the team is used, not at every generation step.
-    void OnTeam<TOps, TV>(nint x, nint bias, nint y, nint packedRows, int rows) where TOps : struct, ISimd<TV> where TV : struct =>
-        Parallelism.For(PanelCount, (q0, q1) => Panels<TOps, TV>((float*)x, (float*)bias, (float*)y, (float*)packedRows, rows, q0, q1));
+    /// <summary>Panels [start, end) of one product, a share of the team's.</summary>
+    readonly struct PanelsJob(PackedMatrix matrix, float* x, float* bias, float* y, float* packedRows, int rows) : IVectorJob
+    {
+        public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct =>
+            matrix.Panels<TOps, TV>(x, bias, y, packedRows, rows, start, end);
+    }
 
     /// <summary>Panels [q0, q1) of y: the one-row kernel, or the GEMM register tile over x packed into <paramref name="packedRows"/>.</summary>
     void Panels<TOps, TV>(float* x, float* bias, float* y, float* packedRows, int rows, int q0, int q1) where TOps : struct, ISimd<TV> where TV : struct

@@ -59,8 +59,45 @@ internal static class VectorJob
         else OnTeam<TJob, TOps, TV>(count, job);
     }
 
-    // Separate so that the closure is allocated only when the team is used.
-    static void OnTeam<TJob, TOps, TV>(int count, TJob job)
-        where TJob : struct, IVectorJob where TOps : struct, ISimd<TV> where TV : struct =>
-        Parallelism.For(count, (start, end) => job.Run<TOps, TV>(start, end));
+    /// <summary>
+    /// Runs <paramref name="job"/> over [0, <paramref name="count"/>) split between the team's threads, allocating nothing
+    /// (a generated character posts some twenty small jobs); inside another job it runs inline, on the calling thread.
+    /// </summary>
+    internal static void OnTeam<TJob, TOps, TV>(int count, TJob job)
+        where TJob : struct, IVectorJob where TOps : struct, ISimd<TV> where TV : struct
+    {
+        if (count <= 0) return;
+        if (count == 1 || Parallelism.Threads == 1 || WorkerTeam.InsideJob) job.Run<TOps, TV>(0, count);
+        else TeamPost<TJob, TOps, TV>.Run(count, job);
+    }
+
+    /// <summary>
+    /// The calling thread's reusable post of one job type: the job and its count in fields, the team's body a delegate made
+    /// once. One per thread, and never in use twice at once, since a job's own nested calls run inline (see
+    /// <see cref="OnTeam{TJob, TOps, TV}"/>) and the team waits for every share before <see cref="Run"/> returns.
+    /// </summary>
+    sealed class TeamPost<TJob, TOps, TV> where TJob : struct, IVectorJob where TOps : struct, ISimd<TV> where TV : struct
+    {
+        [ThreadStatic] static TeamPost<TJob, TOps, TV>? mine;
+
+        readonly Action<WorkerContext> body;
+        TJob job;
+        int count;
+
+        TeamPost() => body = RunShare;
+
+        public static void Run(int count, TJob job)
+        {
+            var post = mine ??= new TeamPost<TJob, TOps, TV>();
+            post.job = job;
+            post.count = count;
+            Parallelism.Run(post.body);
+        }
+
+        void RunShare(WorkerContext context)
+        {
+            var (start, end) = context.Range(count);
+            if (start < end) job.Run<TOps, TV>(start, end);
+        }
+    }
 }
