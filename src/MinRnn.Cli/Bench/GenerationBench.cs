@@ -54,7 +54,9 @@ internal static class GenerationBench
     /// <paramref name="context"/> / 2 to <paramref name="context"/> characters (a transformer whose block is
     /// <paramref name="context"/> never slides): a seeded random text of <paramref name="context"/> - R characters is read
     /// first, R = min(<paramref name="context"/> / 2, 256), then rounds of R characters each start again from the state that
-    /// reading left: a second of them warms up (the JIT's tiers settle), seven are timed. Also the bytes of that state, per
+    /// reading left: a second of them warms up (the JIT's tiers settle), then rounds are timed for a second (at least seven;
+    /// a round of 32 characters lasts a millisecond or two, and seven of them alone would sample a few scheduler ticks of
+    /// a noisy machine) and the median round counts. Also the bytes of that state, per
     /// stream: the recurrent models' constant state, or the transformer's key/value cache (allocated for its whole block).
     /// With <paramref name="breakdown"/>, one more round with every kernel timed.
     /// </summary>
@@ -79,7 +81,10 @@ internal static class GenerationBench
         }
         long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
         while (Stopwatch.GetTimestamp() < warmUntil) Round();
-        double median = BenchTimer.Median([.. Enumerable.Range(0, 7).Select(_ => Round())]);
+        var rounds = new List<double>();
+        long timeUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+        while (rounds.Count < 7 || Stopwatch.GetTimestamp() < timeUntil) rounds.Add(Round());
+        double median = BenchTimer.Median([.. rounds]);
         KernelBreakdown? profile = null;
         if (breakdown)
         {

@@ -16,7 +16,7 @@ namespace MinRnn.Cli.Commands;
 /// stream and for 16 batched streams, each on one and on N threads, and the process's memory after
 /// 1k and after N characters. Each speed is the median of seven timed rounds after a second of warm-up
 /// (long enough for the JIT's tiered compilation to settle). With <c>--context N</c> (repeatable) it measures instead one
-/// stream with N characters of context, on one and on N threads, and the state each stream holds there; a preset's transformer is
+/// stream with N characters of context, on one and on N threads (the median of a second of timed rounds), and the state each stream holds there; a preset's transformer is
 /// built with a block of N, so that it attends over all N characters; <c>--breakdown</c> adds each kernel's time per character.
 /// </summary>
 internal static class BenchGenerateCommand
