@@ -45,7 +45,12 @@ internal sealed unsafe class PackedMatrix
     /// <summary>Input features k (columns of W).</summary>
     public int K { get; }
 
-    int PanelCount => (N + columnsPerPanel - 1) / columnsPerPanel;
+    /// <summary>Column panels of the packed W: <see cref="MultiplyPanels"/> computes y's columns panel by panel.</summary>
+    public int PanelCount => (N + columnsPerPanel - 1) / columnsPerPanel;
+
+    /// <summary>The columns [Start, End) of y that panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) hold.</summary>
+    public (int Start, int End) PanelColumns(int firstPanel, int endPanel) =>
+        (Math.Min(firstPanel * columnsPerPanel, N), Math.Min(endPanel * columnsPerPanel, N));
 
     /// <summary>
     /// Packs <paramref name="weight"/> [n, k] for the current SIMD width; with <paramref name="transposed"/>,
@@ -93,6 +98,32 @@ internal sealed unsafe class PackedMatrix
                 default: Run<SimdScalar, float>(px, biasRow, py, rows); break;
             }
         }
+    }
+
+    /// <summary>
+    /// Columns <see cref="PanelColumns"/>(first, end) of y [1, n] = x [1, k] · Wᵀ (no bias), on the calling thread: one
+    /// thread's share of a one-row product that a team job divides itself. The same values as <see cref="Multiply"/>'s.
+    /// </summary>
+    /// <exception cref="ArgumentException">A length does not match, the panels are not a range of them, or y overlaps x.</exception>
+    public void MultiplyPanels(ReadOnlySpan<float> x, Span<float> y, int firstPanel, int endPanel)
+    {
+        const string op = "PackedMatrix.MultiplyPanels";
+        Check.Length(op, "x", x.Length, K);
+        Check.Length(op, "y", y.Length, N);
+        if (firstPanel < 0 || endPanel < firstPanel || endPanel > PanelCount)
+            throw new ArgumentException($"{op}: panels [{firstPanel}, {endPanel}) are not a range of the {PanelCount} panels.");
+        Check.Disjoint(op, "x", x, "y", y);
+        using var _ = OperationProfile.Enabled
+            ? OperationProfile.Measure($"packed product 1×{N}×{K}", 2.0 * N * K, sizeof(float) * ((double)N * K + N + K))
+            : default;
+        fixed (float* px = x) fixed (float* py = y)
+            switch (width)
+            {
+                case SimdWidth.Bits512: Panels<Simd512, Vector512<float>>(px, null, py, null, 1, firstPanel, endPanel); break;
+                case SimdWidth.Bits256: Panels<Simd256, Vector256<float>>(px, null, py, null, 1, firstPanel, endPanel); break;
+                case SimdWidth.Bits128: Panels<Simd128, Vector128<float>>(px, null, py, null, 1, firstPanel, endPanel); break;
+                default: Panels<SimdScalar, float>(px, null, py, null, 1, firstPanel, endPanel); break;
+            }
     }
 
     static int Lanes(SimdWidth width) => width switch

@@ -40,6 +40,22 @@ internal static class VectorJob
         else AtWidth(count, costPerItem, job);
     }
 
+    /// <summary>
+    /// Runs items [<paramref name="start"/>, <paramref name="end"/>) of <paramref name="job"/> on the calling thread at its
+    /// width: a thread's share of work that a team job divides itself.
+    /// </summary>
+    internal static void Share<TJob>(int start, int end, TJob job) where TJob : struct, IVectorJob
+    {
+        if (start >= end) return;
+        switch (Simd.Width)
+        {
+            case SimdWidth.Bits512: job.Run<Simd512, Vector512<float>>(start, end); break;
+            case SimdWidth.Bits256: job.Run<Simd256, Vector256<float>>(start, end); break;
+            case SimdWidth.Bits128: job.Run<Simd128, Vector128<float>>(start, end); break;
+            default: job.Run<SimdScalar, float>(start, end); break;
+        }
+    }
+
     static void AtWidth<TJob>(int count, long costPerItem, TJob job) where TJob : struct, IVectorJob
     {
         switch (Simd.Width)

@@ -142,6 +142,32 @@ internal static unsafe class CausalAttention
     }
 
     /// <summary>
+    /// <see cref="Decode"/> of one sequence (batch 1) for heads [<paramref name="firstHead"/>, <paramref name="endHead"/>)
+    /// only, on the calling thread: one thread's share of a step that a team job divides itself. The same values.
+    /// </summary>
+    /// <exception cref="ArgumentException">As Decode's, or the heads are not a range of them.</exception>
+    public static void DecodeHeads(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, Span<float> y,
+        int heads, int dim, int length, int capacity, int firstHead, int endHead)
+    {
+        const string op = "CausalAttention.DecodeHeads";
+        Check.Positive(op, ("heads", heads), ("dim", dim), ("length", length), ("capacity", capacity));
+        CheckHeads(op, heads, dim);
+        if (length > capacity) throw new ArgumentException($"{op}: length {length} exceeds the cache capacity {capacity}.");
+        if (firstHead < 0 || endHead < firstHead || endHead > heads)
+            throw new ArgumentException($"{op}: heads [{firstHead}, {endHead}) are not a range of the {heads} heads.");
+        Check.Length(op, "q", q.Length, dim);
+        Check.Length(op, "keys", keys.Length, dim, KeyCacheStride(capacity));
+        Check.Length(op, "values", values.Length, capacity, dim);
+        Check.Length(op, "y", y.Length, dim);
+        Check.Disjoint(op, "q", q, "y", y);
+        Check.Disjoint(op, "keys", keys, "y", y);
+        Check.Disjoint(op, "values", values, "y", y);
+        using var _ = OperationProfile.Enabled ? OperationProfile.Measure(OperationProfile.NameOf<DecodeJob>.Value) : default;
+        fixed (float* pq = q) fixed (float* k = keys) fixed (float* v = values) fixed (float* py = y)
+            VectorJob.Share(firstHead, endHead, new DecodeJob(pq, k, v, py, heads, dim, length, capacity));
+    }
+
+    /// <summary>
     /// Floats between a transposed key cache's rows for <paramref name="capacity"/> positions: room for the widest vector's
     /// padding, staggered (see <see cref="Staggered"/>) so that the rows' loads do not alias.
     /// </summary>

@@ -200,7 +200,7 @@ internal abstract class LanguageModel
     {
         var matrices = parameters.Where(p => p.Shape.Length == 2 && (p == headWeight || !IsTable(p)))
             .ToDictionary(p => p, p => PackedMatrix.Pack(p.Value, p.Shape[0], p.Shape[1], oneRowOnTeam: oneRowOnTeam));
-        return new StepWeights(matrices, TabulateFirstProjection());
+        return new StepWeights(matrices, TabulateFirstProjection(), oneRowOnTeam);
     }
 
     /// <summary>

@@ -13,14 +13,18 @@ internal sealed class StepWeights
 {
     readonly Dictionary<Parameter, PackedMatrix> matrices;
 
-    public StepWeights(Dictionary<Parameter, PackedMatrix> matrices, float[]? firstProjection)
+    public StepWeights(Dictionary<Parameter, PackedMatrix> matrices, float[]? firstProjection, bool oneRowOnTeam)
     {
         this.matrices = matrices;
         FirstProjection = firstProjection;
+        OneRowOnTeam = oneRowOnTeam;
     }
 
     /// <summary>The first projection of every token [V, outFeatures], or null where there is none to tabulate.</summary>
     public float[]? FirstProjection { get; }
+
+    /// <summary>Whether products of one row are split between the team's threads (see <see cref="LanguageModel.PackForSteps"/>).</summary>
+    public bool OneRowOnTeam { get; }
 
     /// <summary>The packed copy of <paramref name="weight"/>.</summary>
     public PackedMatrix this[Parameter weight] => matrices[weight];

@@ -207,33 +207,95 @@ internal sealed class TransformerModel : LanguageModel
         return headInput.AsSpan(0, batch * time * d);
     }
 
-    /// <summary>Reads one character (its embedding row) at the next position of stream <paramref name="b"/>, leaving the residual stream in <see cref="row"/>.</summary>
+    /// <summary>
+    /// Reads one character (its embedding row) at the next position of stream <paramref name="b"/>, leaving the residual
+    /// stream in <see cref="row"/>. With the weights packed for the team's threads (a generator's step), the blocks are one
+    /// team job (<see cref="ReadBlocks"/>) rather than some twenty.
+    /// </summary>
     void ReadPosition(ReadOnlySpan<float> embedded, int token, int b, RecurrentState state, int d, int m, int c)
     {
         int position = state.Lengths[b];
-        var h = row.AsSpan(0, d);
-        Residual.Add(embedded, positions.Value.AsSpan(position * d, d), h);
+        Residual.Add(embedded, positions.Value.AsSpan(position * d, d), row.AsSpan(0, d));
+        if (Stepping is { OneRowOnTeam: true } && Parallelism.Threads > 1 && !WorkerTeam.InsideJob)
+        {
+            int threads = Parallelism.Threads;
+            if (shares.Length != threads) shares = [.. Enumerable.Range(0, threads).Select(_ => new float[2 * d + 2])];
+            foreach (var share in shares) row.AsSpan(0, d).CopyTo(share);
+            readStream = b;
+            readState = state;
+            Parallelism.Run(readShare ??= context => ReadBlocks(context, readStream, readState!));
+            readState = null;
+        }
+        else ReadBlocks(new WorkerContext(0, 1, null), b, state);
+        state.Tokens[b * c + position] = token;
+        state.Lengths[b] = position + 1;
+    }
+
+    // Each team thread's residual stream, its normalisation and their statistics [2d + 2]; the stream and state read.
+    float[][] shares = [];
+    int readStream;
+    RecurrentState? readState;
+    Action<WorkerContext>? readShare;
+
+    /// <summary>
+    /// The blocks at the next position of stream <paramref name="b"/>, as thread <paramref name="context"/>.Index of
+    /// Count. Alone (Count 1) it computes everything on <see cref="row"/> with the usual kernels. On a team every thread
+    /// keeps its own copy of the residual stream (<see cref="shares"/>; thread 0's is left in <see cref="row"/>) and computes
+    /// the norms and residual adds on it itself, takes its share of every product's panels and of the heads, and waits
+    /// at a barrier wherever the others' part is needed next. Every value is computed by the same kernel either way.
+    /// </summary>
+    void ReadBlocks(WorkerContext context, int b, RecurrentState state)
+    {
+        int d = Config.Dim, m = Config.MlpMultiplier * d, c = Config.BlockSize, heads = Config.Heads, size = d / heads;
+        int position = state.Lengths[b], stride = CausalAttention.KeyCacheStride(c);
+        bool alone = context.Count == 1;
+        float[] own = alone ? [] : shares[context.Index];
+        var h = alone ? row.AsSpan(0, d) : own.AsSpan(0, d);
+        var norm = alone ? rowNorm.AsSpan(0, d) : own.AsSpan(d, d);
+        var stats = alone ? rowStats.AsSpan() : own.AsSpan(2 * d, 2);
+        var (firstHead, endHead) = context.Range(heads);
+        Span<float> qkv = rowQkv.AsSpan(0, 3 * d), attended = rowAttended.AsSpan(0, d), branch = rowBranch.AsSpan(0, d), up = rowUp.AsSpan(0, m);
         for (int i = 0; i < blocks.Length; i++)
         {
             var block = blocks[i];
-            LayerNorm.Forward(h, block.Norm1.Value, rowNorm.AsSpan(0, d), rowStats.AsSpan(0, 1), rowStats.AsSpan(1, 1), 1, d);
-            Project(rowNorm.AsSpan(0, d), block.Attention, null, rowQkv.AsSpan(0, 3 * d), 1);
-            int stride = CausalAttention.KeyCacheStride(c);
+            LayerNorm.Forward(h, block.Norm1.Value, norm, stats[..1], stats[1..], 1, d);
+            ProjectShare(context, norm, block.Attention, qkv);
             var keys = state.Keys[i].AsSpan(b * d * stride, d * stride);
             var values = state.Values[i].AsSpan(b * c * d, c * d);
-            for (int column = 0; column < d; column++) keys[column * stride + position] = rowQkv[d + column];
-            rowQkv.AsSpan(2 * d, d).CopyTo(values.Slice(position * d, d));
-            CausalAttention.Decode(rowQkv.AsSpan(0, d), keys, values, rowAttended.AsSpan(0, d), 1, Config.Heads, d, position + 1, c);
-            Project(rowAttended.AsSpan(0, d), block.AttentionOut, null, rowBranch.AsSpan(0, d), 1);
-            Residual.Add(h, rowBranch.AsSpan(0, d), h);
-            LayerNorm.Forward(h, block.Norm2.Value, rowNorm.AsSpan(0, d), rowStats.AsSpan(0, 1), rowStats.AsSpan(1, 1), 1, d);
-            Project(rowNorm.AsSpan(0, d), block.MlpUp, null, rowUp.AsSpan(0, m), 1);
-            GeluExact.Forward(rowUp.AsSpan(0, m), rowUp.AsSpan(0, m));
-            Project(rowUp.AsSpan(0, m), block.MlpDown, null, rowBranch.AsSpan(0, d), 1);
-            Residual.Add(h, rowBranch.AsSpan(0, d), h);
+            int first = firstHead * size, end = endHead * size;
+            for (int column = first; column < end; column++) keys[column * stride + position] = qkv[d + column];
+            qkv[(2 * d + first)..(2 * d + end)].CopyTo(values.Slice(position * d + first, end - first));
+            if (alone) CausalAttention.Decode(qkv[..d], keys, values, attended, 1, heads, d, position + 1, c);
+            else CausalAttention.DecodeHeads(qkv[..d], keys, values, attended, heads, d, position + 1, c, firstHead, endHead);
+            context.Sync();
+            ProjectShare(context, attended, block.AttentionOut, branch);
+            Residual.Add(h, branch, h);
+            LayerNorm.Forward(h, block.Norm2.Value, norm, stats[..1], stats[1..], 1, d);
+            var (upFirst, upEnd) = ProjectShare(context, norm, block.MlpUp, up, sync: false);
+            if (upEnd > upFirst) GeluExact.Forward(up[upFirst..upEnd], up[upFirst..upEnd]);
+            context.Sync();
+            ProjectShare(context, up, block.MlpDown, branch);
+            Residual.Add(h, branch, h);
         }
-        state.Tokens[b * c + position] = token;
-        state.Lengths[b] = position + 1;
+        if (!alone && context.Index == 0) h.CopyTo(row);
+    }
+
+    /// <summary>
+    /// y = x · Wᵀ for one row (no bias: nanoGPT's bias=False): all of it alone, else this thread's panels of the packed W
+    /// and then, unless told not to, the barrier after which every thread reads all of y. Returns the columns computed.
+    /// </summary>
+    (int First, int End) ProjectShare(WorkerContext context, ReadOnlySpan<float> x, Parameter weight, Span<float> y, bool sync = true)
+    {
+        if (context.Count == 1)
+        {
+            Project(x, weight, null, y, 1);
+            return (0, y.Length);
+        }
+        var packed = Stepping![weight];
+        var (first, end) = context.Range(packed.PanelCount);
+        packed.MultiplyPanels(x, y, first, end);
+        if (sync) context.Sync();
+        return packed.PanelColumns(first, end);
     }
 
     /// <summary>The attention-dropout mask stream of block <paramref name="block"/> for the last forward.</summary>

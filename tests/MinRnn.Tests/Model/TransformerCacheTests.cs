@@ -66,4 +66,32 @@ public class TransformerCacheTests
         // Keys (transposed, rows padded to the cache stride) and values of 2 layers: bounded by the block.
         Assert.Equal(2L * 12 * (CausalAttention.KeyCacheStride(Block) + Block), state.Floats);
     }
+
+    /// <summary>
+    /// A step whose weights are packed for the team reads each position as one team job (every thread its own residual
+    /// stream, a share of every product and of the heads): two streams, past the block, on 2 and on 3 threads (4 heads and
+    /// 12 panels of q|k|v split unevenly), give the logits of one thread with products kept whole, bit for bit.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void OnTheTeamAStepGivesTheLogitsOfOneThreadBitForBit(int threads)
+    {
+        var config = new ModelConfig(Architecture.Transformer, RecurrentCell.MinGru, V, Dim: 128, Layers: 2, Heads: 4, BlockSize: 16);
+        var model = LanguageModel.Create(config);
+        model.Initialize(5);
+        var random = new Random(7);
+        var text = Enumerable.Range(0, 2 * 24).Select(_ => random.Next(V)).ToArray();
+        float[] Logits(bool onTeam)
+        {
+            var state = new RecurrentState(config, 2);
+            var weights = model.PackForSteps(onTeam);
+            var all = new List<float>();
+            for (int t = 0; t < 24; t++) all.AddRange(model.Step([text[t], text[24 + t]], state, weights).ToArray());
+            return [.. all];
+        }
+        var alone = ThreadCount.One(() => Logits(false));
+        var team = ThreadCount.With(threads, () => Logits(true));
+        Assert.True(alone.SequenceEqual(team), $"the logits on {threads} threads differ from one thread's");
+    }
 }
