@@ -49,6 +49,34 @@ public class PackedMatrixTests
         }
     }
 
+    /// <summary>Shares of the panels, computed apart, make up the whole one-row product bit for bit, at every width.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void PanelSharesMakeUpTheProduct(SimdWidth width)
+    {
+        using var _ = Simd.Force(width);
+        int n = 777, k = 129;
+        var packed = PackedMatrix.Pack(TestData.Uniform(n * k, 1), n, k, oneRowOnTeam: true);
+        var x = TestData.Uniform(k, 2);
+        var whole = new float[n];
+        ThreadCount.One(() => { packed.Multiply(x, default, whole, 1); return 0; });
+        foreach (int shares in new[] { 1, 2, 3, 7 })
+        {
+            var y = TestData.Uniform(n, 3);
+            int covered = 0;
+            for (int s = 0; s < shares; s++)
+            {
+                int first = packed.PanelCount * s / shares, end = packed.PanelCount * (s + 1) / shares;
+                packed.MultiplyPanels(x, y, first, end);
+                var (start, stop) = packed.PanelColumns(first, end);
+                Assert.Equal(covered, start);
+                covered = stop;
+            }
+            Assert.Equal(n, covered);
+            Assert.Equal(whole, y);
+        }
+    }
+
     [Fact]
     public void BadShapesAreRefusedWithTheShapesNamed()
     {
@@ -60,5 +88,9 @@ public class PackedMatrixTests
         Assert.Throws<ArgumentException>(() => packed.Multiply(new float[3], new float[3], new float[2], 1));
         var shared = new float[8];
         Assert.Throws<ArgumentException>(() => packed.Multiply(shared.AsSpan(0, 3), default, shared.AsSpan(2, 2), 1));
+        e = Assert.Throws<ArgumentException>(() => packed.MultiplyPanels(new float[3], new float[2], 0, packed.PanelCount + 1));
+        Assert.Contains("PackedMatrix.MultiplyPanels: panels [0, 2) are not a range of the 1 panels", e.Message);
+        e = Assert.Throws<ArgumentException>(() => packed.MultiplyPanels(new float[3], new float[3], 0, 1));
+        Assert.Contains("y has 3 elements", e.Message);
     }
 }

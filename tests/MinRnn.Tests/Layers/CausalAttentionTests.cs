@@ -168,6 +168,16 @@ public class CausalAttentionTests
             var decoded = new float[batch * dim];
             CausalAttention.Decode(q, keys, values, decoded, batch, heads, dim, length, capacity);
             Assert.Equal(lastRows, decoded); // bit for bit
+
+            // Each head on its own (as team threads share them): the same, for each sequence.
+            for (int b = 0; b < batch; b++)
+            {
+                var byHeads = new float[dim];
+                for (int h = 0; h < heads; h++)
+                    CausalAttention.DecodeHeads(q.AsSpan(b * dim, dim), keys.AsSpan(b * dim * stride, dim * stride),
+                        values.AsSpan(b * capacity * dim, capacity * dim), byHeads, heads, dim, length, capacity, h, h + 1);
+                Assert.Equal(lastRows.AsSpan(b * dim, dim).ToArray(), byHeads);
+            }
         }
     }
 
@@ -221,6 +231,11 @@ public class CausalAttentionTests
         Refused(() => CausalAttention.Decode(q, keys.AsSpan(1), values, decoded, batch, heads, dim, 3, 5), "keys has 127 elements, expected [2, 4, 16]");
         Refused(() => CausalAttention.Decode(q, keys, values.AsSpan(1), decoded, batch, heads, dim, 3, 5), "values has 39 elements, expected [2, 5, 4]");
         Refused(() => CausalAttention.Decode(q, keys, values, decoded, batch, 3, dim, 3, 5), "heads (3) must divide dim (4)");
+        var oneKeys = new float[dim * 16]; var oneValues = new float[5 * dim];
+        Refused(() => CausalAttention.DecodeHeads(q.AsSpan(0, dim), oneKeys, oneValues, decoded.AsSpan(0, dim), heads, dim, 3, 5, 1, 3),
+            "CausalAttention.DecodeHeads: heads [1, 3) are not a range of the 2 heads");
+        Refused(() => CausalAttention.DecodeHeads(q.AsSpan(0, dim), oneKeys, oneValues, decoded.AsSpan(0, dim), heads, dim, 6, 5, 0, 1),
+            "length 6 exceeds the cache capacity 5");
     }
 
     static Expected Reference(int batch, int time, int heads, int dim, float dropout) =>
