@@ -123,17 +123,7 @@ internal static unsafe class CausalAttention
     public static void Decode(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, Span<float> y,
         int batch, int heads, int dim, int length, int capacity)
     {
-        const string op = "CausalAttention.Decode";
-        Check.Positive(op, ("batch", batch), ("heads", heads), ("dim", dim), ("length", length), ("capacity", capacity));
-        CheckHeads(op, heads, dim);
-        if (length > capacity) throw new ArgumentException($"{op}: length {length} exceeds the cache capacity {capacity}.");
-        Check.Length(op, "q", q.Length, batch, dim);
-        Check.Length(op, "keys", keys.Length, batch, dim, KeyCacheStride(capacity));
-        Check.Length(op, "values", values.Length, batch, capacity, dim);
-        Check.Length(op, "y", y.Length, batch, dim);
-        Check.Disjoint(op, "q", q, "y", y);
-        Check.Disjoint(op, "keys", keys, "y", y);
-        Check.Disjoint(op, "values", values, "y", y);
+        ValidateDecode("CausalAttention.Decode", q, keys, values, y, batch, heads, dim, length, capacity);
         // Costed at four times its 4·length·hs flops per head: one query's chains of dependent operations run at about a
         // quarter of a streaming kernel's rate, so that the heads are split between threads from 16 keys on (faster from
         // 32 keys; 4 heads of 32, 2 threads: 1.0 against 1.4 µs at 32 keys, 1.25 against 2.0 µs at 56).
@@ -150,21 +140,27 @@ internal static unsafe class CausalAttention
         int heads, int dim, int length, int capacity, int firstHead, int endHead)
     {
         const string op = "CausalAttention.DecodeHeads";
-        Check.Positive(op, ("heads", heads), ("dim", dim), ("length", length), ("capacity", capacity));
-        CheckHeads(op, heads, dim);
-        if (length > capacity) throw new ArgumentException($"{op}: length {length} exceeds the cache capacity {capacity}.");
+        ValidateDecode(op, q, keys, values, y, 1, heads, dim, length, capacity);
         if (firstHead < 0 || endHead < firstHead || endHead > heads)
             throw new ArgumentException($"{op}: heads [{firstHead}, {endHead}) are not a range of the {heads} heads.");
-        Check.Length(op, "q", q.Length, dim);
-        Check.Length(op, "keys", keys.Length, dim, KeyCacheStride(capacity));
-        Check.Length(op, "values", values.Length, capacity, dim);
-        Check.Length(op, "y", y.Length, dim);
-        Check.Disjoint(op, "q", q, "y", y);
-        Check.Disjoint(op, "keys", keys, "y", y);
-        Check.Disjoint(op, "values", values, "y", y);
         using var _ = OperationProfile.Enabled ? OperationProfile.Measure(OperationProfile.NameOf<DecodeJob>.Value) : default;
         fixed (float* pq = q) fixed (float* k = keys) fixed (float* v = values) fixed (float* py = y)
             VectorJob.Share(firstHead, endHead, new DecodeJob(pq, k, v, py, heads, dim, length, capacity));
+    }
+
+    static void ValidateDecode(string op, ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, Span<float> y,
+        int batch, int heads, int dim, int length, int capacity)
+    {
+        Check.Positive(op, ("batch", batch), ("heads", heads), ("dim", dim), ("length", length), ("capacity", capacity));
+        CheckHeads(op, heads, dim);
+        if (length > capacity) throw new ArgumentException($"{op}: length {length} exceeds the cache capacity {capacity}.");
+        Check.Length(op, "q", q.Length, batch, dim);
+        Check.Length(op, "keys", keys.Length, batch, dim, KeyCacheStride(capacity));
+        Check.Length(op, "values", values.Length, batch, capacity, dim);
+        Check.Length(op, "y", y.Length, batch, dim);
+        Check.Disjoint(op, "q", q, "y", y);
+        Check.Disjoint(op, "keys", keys, "y", y);
+        Check.Disjoint(op, "values", values, "y", y);
     }
 
     /// <summary>
