@@ -86,10 +86,12 @@ internal static class TrainingRun
         Console.WriteLine($"model     {Describe(config)}, {N(model.ParameterCount)} parameters");
         Console.WriteLine($"data      {data.Description}");
         string accumulated = options.GradientAccumulation > 1 ? $" ({options.GradientAccumulation} accumulated per step)" : "";
-        string decay = options.DecaySteps > 0 ? $" by step {options.DecaySteps}" : "";
+        string rate = options.MinLearningRate == options.LearningRate
+            ? $"lr {options.LearningRate} after {options.WarmupSteps} warm-up steps"
+            : $"lr {options.LearningRate} → {options.MinLearningRate}{(options.DecaySteps > 0 ? $" by step {options.DecaySteps}" : "")}";
         string patience = options.Patience > 0 ? $", early stop after {options.Patience} steps without a better {criterion}" : "";
         string ema = options.EmaDecay > 0 ? $", weights averaged (EMA {options.EmaDecay.ToString(CultureInfo.InvariantCulture)})" : "";
-        Console.WriteLine($"training  {options.Steps} steps of {options.Batch} x {options.Context}{accumulated}, lr {options.LearningRate} → {options.MinLearningRate}{decay}{patience}{ema}, " +
+        Console.WriteLine($"training  {options.Steps} steps of {options.Batch} x {options.Context}{accumulated}, {rate}{patience}{ema}, " +
                           $"{Parallelism.Threads} thread{(Parallelism.Threads == 1 ? "" : "s")}, peak memory ≈ {MemoryEstimate.Format(bytes)}");
         if (group.IsDistributed)
             Console.WriteLine($"ranks     {group.Size} processes (mpirun), {options.Batch / Math.Max(1, group.Size)} sequences of each batch per rank, gradients summed every step");
