@@ -86,8 +86,10 @@ internal static class TrainingRun
         Console.WriteLine($"model     {Describe(config)}, {N(model.ParameterCount)} parameters");
         Console.WriteLine($"data      {data.Description}");
         string accumulated = options.GradientAccumulation > 1 ? $" ({options.GradientAccumulation} accumulated per step)" : "";
+        // A rate that does not decay is named once (after its warm-up, if any); a decaying one by its two ends.
+        string warmup = options.WarmupSteps > 0 ? $" after {options.WarmupSteps} warm-up steps" : "";
         string rate = options.MinLearningRate == options.LearningRate
-            ? $"lr {options.LearningRate} after {options.WarmupSteps} warm-up steps"
+            ? $"lr {options.LearningRate}{warmup}"
             : $"lr {options.LearningRate} → {options.MinLearningRate}{(options.DecaySteps > 0 ? $" by step {options.DecaySteps}" : "")}";
         string patience = options.Patience > 0 ? $", early stop after {options.Patience} steps without a better {criterion}" : "";
         string ema = options.EmaDecay > 0 ? $", weights averaged (EMA {options.EmaDecay.ToString(CultureInfo.InvariantCulture)})" : "";
