@@ -27,7 +27,7 @@ internal static unsafe class CausalConv
         fixed (float* px = x) fixed (float* w = weight) fixed (float* wt = taps) fixed (float* b = bias) fixed (float* py = y)
         {
             Transpose(w, wt, dim, kernel);
-            VectorJob.For(batch * time, (long)dim * kernel, new TapsJob(py, px, wt, b, false, forward: true, time, dim, kernel));
+            VectorJob.For(batch * time, (long)dim * kernel, new ForwardJob(py, px, wt, b, time, dim, kernel));
         }
     }
 
@@ -83,12 +83,9 @@ internal static unsafe class CausalConv
         fixed (float* px = x) fixed (float* w = weight) fixed (float* wt = taps) fixed (float* g = dy) fixed (float* d = dx)
         fixed (float* dw = dWeight) fixed (float* dwt = gradientTaps) fixed (float* db = dBias)
         {
-            if (!dx.IsEmpty)
-            {
-                Transpose(w, wt, dim, kernel);
-                VectorJob.For(batch * time, (long)dim * kernel, new TapsJob(d, g, wt, null, accumulateDx, forward: false, time, dim, kernel));
-            }
-            VectorJob.For(dim, (long)batch * time * (kernel + 1), new ParameterGradientJob(px, g, dwt, dw, db, batch, time, dim, kernel));
+            if (!dx.IsEmpty) Transpose(w, wt, dim, kernel);
+            VectorJob.For(dim, (long)batch * time * (dx.IsEmpty ? kernel + 1 : 2 * kernel + 1),
+                new BackwardJob(px, g, dx.IsEmpty ? null : d, wt, accumulateDx, dwt, dw, db, batch, time, dim, kernel));
         }
     }
 
@@ -121,28 +118,25 @@ internal static unsafe class CausalConv
             byTap[j * dim + c] = weight[c * kernel + j];
     }
 
-    /// <summary>
-    /// One row (b, t) per item: dst[row] (=|+=) bias + Σ_j byTap[j] · src[row ∓ (kernel - 1 - j)].
-    /// Forward reads x at earlier steps; backward (dx from dy) the same taps at later steps.
-    /// </summary>
-    readonly struct TapsJob(float* dst, float* src, float* byTap, float* bias, bool accumulate, bool forward, int time, int dim, int kernel)
-        : IVectorJob
+    /// <summary>One row (b, t) per item: y[row] = bias + Σ_j byTap[j] · x[row - (kernel - 1 - j)], the taps before t = 0 skipped.</summary>
+    readonly struct ForwardJob(float* y, float* x, float* byTap, float* bias, int time, int dim, int kernel) : IVectorJob
     {
-        public long BytesMoved(int count) => (accumulate ? 12L : 8L) * count * dim; // each row read once, the taps from cache
+        public long BytesMoved(int count) => 8L * count * dim; // each row read once, the taps from cache
 
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
-            long step = forward ? -dim : dim;
             for (int n = start; n < end; n++)
             {
-                int t = n % time;
-                int firstTap = Math.Max(0, forward ? kernel - 1 - t : t + kernel - time); // taps that stay inside [0, time)
                 long offset = (long)n * dim;
-                Taps<TOps, TV>(dst + offset, src + offset, byTap, bias, accumulate, firstTap, kernel, step, dim, dim);
+                Taps<TOps, TV>(y + offset, x + offset, byTap, bias, false, Math.Max(0, kernel - 1 - n % time), kernel, -dim, dim, dim);
             }
         }
     }
 
+    /// <summary>
+    /// dst[0..n) (=|+=) bias + Σ_{j ≥ firstTap} byTap[j] · src[(kernel - 1 - j) · step] over n channels (byTap's rows dim apart):
+    /// the forward reads x at earlier steps (step -dim), the backward dy at later ones (step +dim).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Taps<TOps, TV>(float* dst, float* src, float* byTap, float* bias, bool accumulate, int firstTap, int kernel, long step,
         int dim, int n) where TOps : struct, ISimd<TV> where TV : struct
@@ -160,22 +154,25 @@ internal static unsafe class CausalConv
     }
 
     /// <summary>
-    /// One channel per item: gradientByTap[j, c] = Σ_{b,t} dy · x at tap j, then dWeight[c, 0, j] += it;
-    /// dBias[c] += Σ_{b,t} dy. Rows are visited in order, so each sum's order is fixed.
+    /// One channel per item, in a single pass over the rows: dx at those channels (the taps
+    /// read forward in time, when dx is given), gradientByTap[j, c] = Σ_{b,t} dy · x at tap j, then dWeight[c, 0, j] += it,
+    /// and dBias[c] += Σ_{b,t} dy. Rows are visited in order, so each sum's order is fixed.
     /// </summary>
-    readonly struct ParameterGradientJob(float* x, float* dy, float* gradientByTap, float* dWeight, float* dBias,
-        int batch, int time, int dim, int kernel) : IVectorJob
+    readonly struct BackwardJob(float* x, float* dy, float* dx, float* weightByTap, bool accumulateDx, float* gradientByTap, float* dWeight,
+        float* dBias, int batch, int time, int dim, int kernel) : IVectorJob
     {
-        public long BytesMoved(int count) => 8L * batch * time * dim; // x and dy, once
+        public long BytesMoved(int count) => (dx == null ? 8L : accumulateDx ? 16L : 12L) * batch * time * count; // x, dy (and dx), once
 
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int j = 0; j < kernel; j++) new Span<float>(gradientByTap + (long)j * dim + start, end - start).Clear();
             for (int n = 0; n < batch * time; n++)
             {
-                int firstTap = Math.Max(0, kernel - 1 - n % time);
+                int t = n % time;
                 long offset = (long)n * dim + start;
-                ParameterRow<TOps, TV>(dy + offset, x + offset, gradientByTap + start, dBias + start, firstTap, kernel, dim, end - start);
+                if (dx != null)
+                    Taps<TOps, TV>(dx + offset, dy + offset, weightByTap + start, null, accumulateDx, Math.Max(0, t + kernel - time), kernel, dim, dim, end - start);
+                ParameterRow<TOps, TV>(dy + offset, x + offset, gradientByTap + start, dBias + start, Math.Max(0, kernel - 1 - t), kernel, dim, end - start);
             }
             for (int c = start; c < end; c++)
             for (int j = 0; j < kernel; j++)
