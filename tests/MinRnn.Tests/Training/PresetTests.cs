@@ -16,6 +16,7 @@ public class PresetTests
         Assert.Equal([1e-3, 1e-3, 1e-3], new[] { training.Schedule.At(25), training.Schedule.At(1500), training.Schedule.At(5000) });
         Assert.True(training.Schedule.At(24) < 1e-3);
         Assert.Equal(0.98, training.EmaDecay);
+        Assert.Equal(50, training.EvalEvery); // 1.50 is seen one evaluation sooner (tuning, the timed runs)
     }
 
     [Fact]
@@ -31,7 +32,7 @@ public class PresetTests
         var model = Preset.Mamba.Model with { VocabularySize = 65 };
         Assert.Equal((Architecture.Mamba, 384, 6, 768, 16, 4, 24), (model.Architecture, model.Dim, model.Layers, model.Hidden, model.State, model.ConvKernel, model.DtRank));
         Assert.Equal(5_810_688, model.ParameterCount());
-        Assert.Equal(Preset.Paper.Training with { WarmupSteps = 100, MinLearningRate = 1e-4, DecaySteps = 1500, EmaDecay = 0.995 }, Preset.Mamba.Training);
+        Assert.Equal(Preset.Paper.Training with { WarmupSteps = 100, MinLearningRate = 1e-4, DecaySteps = 1500, EmaDecay = 0.995, EvalEvery = 100 }, Preset.Mamba.Training);
     }
 
     [Fact]
