@@ -154,47 +154,58 @@ internal static unsafe class CausalConv
     }
 
     /// <summary>
-    /// One channel per item, in a single pass over the rows: dx at those channels (the taps
-    /// read forward in time, when dx is given), gradientByTap[j, c] = Σ_{b,t} dy · x at tap j, then dWeight[c, 0, j] += it,
-    /// and dBias[c] += Σ_{b,t} dy. Rows are visited in order, so each sum's order is fixed.
+    /// One channel per item: dx at those channels (the taps read forward in time, when dx is given),
+    /// gradientByTap[j, c] = Σ_{b,t} dy · x at tap j, then dWeight[c, 0, j] += it, and dBias[c] += Σ_{b,t} dy.
+    /// The rows are taken in tiles of <see cref="TileRows"/> (in L1), and within a tile a channel vector at a time, so
+    /// that each sum stays in a register over the tile instead of going to memory at every row; every sum still adds
+    /// its rows in order, so its order is fixed.
     /// </summary>
     readonly struct BackwardJob(float* x, float* dy, float* dx, float* weightByTap, bool accumulateDx, float* gradientByTap, float* dWeight,
         float* dBias, int batch, int time, int dim, int kernel) : IVectorJob
     {
+        const int TileRows = 64;
+
         public long BytesMoved(int count) => (dx == null ? 8L : accumulateDx ? 16L : 12L) * batch * time * count; // x, dy (and dx), once
 
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             for (int j = 0; j < kernel; j++) new Span<float>(gradientByTap + (long)j * dim + start, end - start).Clear();
-            for (int n = 0; n < batch * time; n++)
+            for (int b = 0; b < batch; b++)
+            for (int t0 = 0; t0 < time; t0 += TileRows)
             {
-                int t = n % time;
-                long offset = (long)n * dim + start;
-                if (dx != null)
-                    Taps<TOps, TV>(dx + offset, dy + offset, weightByTap + start, null, accumulateDx, Math.Max(0, t + kernel - time), kernel, dim, dim, end - start);
-                ParameterRow<TOps, TV>(dy + offset, x + offset, gradientByTap + start, dBias + start, Math.Max(0, kernel - 1 - t), kernel, dim, end - start);
+                int t1 = Math.Min(time, t0 + TileRows);
+                long row = (long)b * time;
+                int c = start;
+                for (; c <= end - TOps.Count; c += TOps.Count) Column<TOps, TV>(row, t0, t1, c);
+                for (; c < end; c++) Column<SimdScalar, float>(row, t0, t1, c);
             }
             for (int c = start; c < end; c++)
             for (int j = 0; j < kernel; j++)
                 dWeight[c * kernel + j] += gradientByTap[(long)j * dim + c];
         }
-    }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void ParameterRow<TOps, TV>(float* dy, float* x, float* gradientByTap, float* dBias, int firstTap, int kernel, int dim, int n)
-        where TOps : struct, ISimd<TV> where TV : struct
-    {
-        int c = 0;
-        for (; c <= n - TOps.Count; c += TOps.Count)
+        /// <summary>Steps t0..t1 of the sequence whose first row is <paramref name="row"/>, at channels c..c + TOps.Count.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void Column<TOps, TV>(long row, int t0, int t1, int c) where TOps : struct, ISimd<TV> where TV : struct
         {
-            TV g = TOps.Load(dy + c);
-            TOps.Store(dBias + c, TOps.Add(TOps.Load(dBias + c), g));
-            for (int j = firstTap; j < kernel; j++)
+            float* g = dy + row * dim + c, input = x + row * dim + c;
+            TV sum = TOps.Load(dBias + c);
+            for (int t = t0; t < t1; t++) sum = TOps.Add(sum, TOps.Load(g + (long)t * dim));
+            TOps.Store(dBias + c, sum);
+            for (int j = 0; j < kernel; j++)
             {
+                int lag = kernel - 1 - j; // tap j reads x at t - lag
                 float* acc = gradientByTap + (long)j * dim + c;
-                TOps.Store(acc, TOps.Fma(g, TOps.Load(x - (long)(kernel - 1 - j) * dim + c), TOps.Load(acc)));
+                TV tap = TOps.Load(acc);
+                for (int t = Math.Max(t0, lag); t < t1; t++)
+                    tap = TOps.Fma(TOps.Load(g + (long)t * dim), TOps.Load(input + (long)(t - lag) * dim), tap);
+                TOps.Store(acc, tap);
             }
+            if (dx == null) return;
+            float* d = dx + row * dim + c;
+            for (int t = t0; t < t1; t++)
+                Taps<TOps, TV>(d + (long)t * dim, g + (long)t * dim, weightByTap + c, null, accumulateDx, Math.Max(0, t + kernel - time), kernel, dim,
+                    dim, TOps.Count);
         }
-        if (c < n) ParameterRow<SimdScalar, float>(dy + c, x + c, gradientByTap + c, dBias + c, firstTap, kernel, dim, n - c);
     }
 }
