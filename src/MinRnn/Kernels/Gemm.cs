@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace MinRnn.Kernels;
@@ -270,27 +269,4 @@ internal static unsafe class Gemm
     }
 
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
-
-    /// <summary>A 64-byte aligned native scratch buffer that grows on demand and is kept per thread.</summary>
-    internal sealed class AlignedBuffer
-    {
-        float* data;
-        long capacity;
-
-        public float* Get(long floats)
-        {
-            if (floats > capacity)
-            {
-                if (data != null) NativeMemory.AlignedFree(data);
-                data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-                capacity = floats;
-            }
-            return data;
-        }
-
-        ~AlignedBuffer()
-        {
-            if (data != null) NativeMemory.AlignedFree(data);
-        }
-    }
 }

@@ -23,7 +23,7 @@ internal sealed unsafe class PackedMatrix
     const long SerialOneRowMultiplies = 1L << 14; // 64 kB of W, about 1 µs from L3: three times the team's start-up
     const int Prefetch = 512; // floats ahead of the loads that the matrix-vector kernel prefetches (2 KB)
 
-    readonly Gemm.AlignedBuffer storage = new();
+    readonly AlignedBuffer storage = new();
     readonly float* panels;
     readonly SimdWidth width;
     readonly int columnsPerPanel;
@@ -134,7 +134,7 @@ internal sealed unsafe class PackedMatrix
         _ => 1,
     };
 
-    [ThreadStatic] static Gemm.AlignedBuffer? packedRowsCache;
+    [ThreadStatic] static AlignedBuffer? packedRowsCache;
 
     void Run<TOps, TV>(float* x, float* bias, float* y, int rows) where TOps : struct, ISimd<TV> where TV : struct
     {
@@ -142,7 +142,7 @@ internal sealed unsafe class PackedMatrix
         if (rows > 1)
         {
             // Several rows: pack x into the 8-row micro-panels of the GEMM register tile.
-            packedRows = (packedRowsCache ??= new Gemm.AlignedBuffer()).Get((long)RoundUp(rows, GemmMicroKernel.Rows) * K);
+            packedRows = (packedRowsCache ??= new AlignedBuffer()).Get((long)RoundUp(rows, GemmMicroKernel.Rows) * K);
             Gemm.PackA(new Gemm.Job(x, null, null, null, rows, N, K, false, false, false), packedRows, 0, rows, 0, K);
         }
         if ((long)rows * N * K < (rows == 1 ? serialOneRow : SerialMultiplies) || Parallelism.Threads == 1) Panels<TOps, TV>(x, bias, y, packedRows, rows, 0, PanelCount);

@@ -56,7 +56,7 @@ internal static unsafe class CausalAttention
     /// <summary>0, 1, 2, ...: lane numbers of a vector of the widest width, for the causal and padding masks.</summary>
     static readonly float[] LaneIndex = [.. Enumerable.Range(0, 16).Select(i => (float)i)];
 
-    [ThreadStatic] static float[]? headScratch;
+    [ThreadStatic] static AlignedBuffer? headScratch;
 
     /// <summary>
     /// y and logSumExp [batch, heads, time] (L_i = max_j S_ij + log Σ_j exp(S_ij - max), kept for
@@ -207,9 +207,9 @@ internal static unsafe class CausalAttention
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             var layout = new HeadLayout(time, dim / heads, 2 * TOps.Count, Transpose8x8.Vectorised);
-            float[] scratch = Scratch.Get(ref headScratch, dy == null ? layout.ForwardScratch : layout.BackwardScratch);
+            float* s = (headScratch ??= new AlignedBuffer()).Get(dy == null ? layout.ForwardScratch : layout.BackwardScratch);
             var mask = new DropMask(dropout, seed);
-            fixed (float* s = scratch) fixed (float* lanes = LaneIndex)
+            fixed (float* lanes = LaneIndex)
             {
                 for (int item = start; item < end; item++)
                 {
@@ -612,19 +612,16 @@ internal static unsafe class CausalAttention
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             int size = dim / heads, w = TOps.Count, padded = RoundUp(length, w), stride = KeyCacheStride(capacity);
-            float[] scratch = Scratch.Get(ref headScratch, padded + 2 * RoundUp(size, w));
-            fixed (float* s = scratch)
+            float* s = (headScratch ??= new AlignedBuffer()).Get(padded + 2 * RoundUp(size, w));
+            float* scores = s, query = scores + padded, output = query + RoundUp(size, w);
+            float scale = 1f / MathF.Sqrt(size);
+            for (int item = start; item < end; item++)
             {
-                float* scores = s, query = scores + padded, output = query + RoundUp(size, w);
-                float scale = 1f / MathF.Sqrt(size);
-                for (int item = start; item < end; item++)
-                {
-                    int b = item / heads, h = item % heads;
-                    for (int c = 0; c < size; c++) query[c] = q[(long)b * dim + h * size + c] * scale;
-                    // Past length the padding columns hold zeros or stale keys: their scores are computed and never read.
-                    Scores<TOps, TV>(keys + ((long)b * dim + h * size) * stride, stride, padded, query, size, scores);
-                    DecodeHead<TOps, TV>(scores, values + (long)b * capacity * dim + h * size, output, y + (long)b * dim + h * size, length, size, dim);
-                }
+                int b = item / heads, h = item % heads;
+                for (int c = 0; c < size; c++) query[c] = q[(long)b * dim + h * size + c] * scale;
+                // Past length the padding columns hold zeros or stale keys: their scores are computed and never read.
+                Scores<TOps, TV>(keys + ((long)b * dim + h * size) * stride, stride, padded, query, size, scores);
+                DecodeHead<TOps, TV>(scores, values + (long)b * capacity * dim + h * size, output, y + (long)b * dim + h * size, length, size, dim);
             }
         }
     }

@@ -91,7 +91,7 @@ internal static unsafe class MinRnnScan
         _ => Rows<TGate, SimdScalar, float>(job, algorithm),
     };
 
-    [ThreadStatic] static float[]? rowScratch;
+    [ThreadStatic] static AlignedBuffer? rowScratch;
     const long SerialElements = 1L << 15;
 
     static bool Rows<TGate, TOps, TV>(Job job, ScanAlgorithm? algorithm)
@@ -106,17 +106,14 @@ internal static unsafe class MinRnnScan
         Action<int, int> rows = (b0, b1) =>
         {
             // The sequential forward keeps its state in h itself; the others need a row of scratch.
-            var state = algorithm == ScanAlgorithm.Sequential ? [] : Scratch.Get(ref rowScratch, job.Hidden);
-            fixed (float* s = state)
+            float* s = algorithm == ScanAlgorithm.Sequential ? null : (rowScratch ??= new AlignedBuffer()).Get(job.Hidden);
+            bool ok = true;
+            for (int b = b0; b < b1; b++)
             {
-                bool ok = true;
-                for (int b = b0; b < b1; b++)
-                {
-                    ok &= Row<TGate, TOps, TV>(job, algorithm, b, 0, vectorEnd, s);
-                    ok &= Row<TGate, SimdScalar, float>(job, algorithm, b, vectorEnd, job.Hidden, s);
-                }
-                if (!ok) Interlocked.Exchange(ref nonFinite, 1);
+                ok &= Row<TGate, TOps, TV>(job, algorithm, b, 0, vectorEnd, s);
+                ok &= Row<TGate, SimdScalar, float>(job, algorithm, b, vectorEnd, job.Hidden, s);
             }
+            if (!ok) Interlocked.Exchange(ref nonFinite, 1);
         };
         // A few short rows (a generation step) cost less than waking the team.
         if ((long)job.Batch * job.Time * job.Hidden < SerialElements) rows(0, job.Batch);

@@ -40,7 +40,8 @@ internal static unsafe class SelectiveScan
     /// <summary>Items (sequences × channel groups) worth making: with a batch of one, the channels are split into groups.</summary>
     const int TargetItems = 32;
 
-    [ThreadStatic] static float[]? partialBC, partialALog, partialD, itemScratch;
+    [ThreadStatic] static float[]? partialBC, partialALog, partialD;
+    [ThreadStatic] static AlignedBuffer? itemScratch;
 
     /// <summary>
     /// The decay rates the scan reads: rates[n, c] = A[c, n] log2(e) = -exp(aLog[c, n]) log2(e), channels contiguous as
@@ -247,23 +248,21 @@ internal static unsafe class SelectiveScan
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             int n = context.N, size = context.Groups.Size, lanes = GroupUnit;
-            fixed (float* scratch = Scratch.Get(ref itemScratch, size * n + (n + 3 * ChunkLength) * lanes))
+            float* scratch = (itemScratch ??= new AlignedBuffer()).Get(size * n + (n + 3 * ChunkLength) * lanes);
+            float* rates = scratch + size * n, steps = rates + n * lanes;
+            for (int i = start; i < end; i++)
             {
-                float* rates = scratch + size * n, steps = rates + n * lanes;
-                for (int i = start; i < end; i++)
+                var (b, first, last) = context.Item(i);
+                int vectorEnd = first + (last - first) / TOps.Count * TOps.Count;
+                for (int t0 = 0; t0 < context.Time; t0 += ChunkLength)
                 {
-                    var (b, first, last) = context.Item(i);
-                    int vectorEnd = first + (last - first) / TOps.Count * TOps.Count;
-                    for (int t0 = 0; t0 < context.Time; t0 += ChunkLength)
+                    for (int c = first; c < vectorEnd; c += TOps.Count)
                     {
-                        for (int c = first; c < vectorEnd; c += TOps.Count)
-                        {
-                            context.PrefetchNext(b, c, TOps.Count, first, vectorEnd, t0, t0 + ChunkLength < context.Time ? t0 + ChunkLength : -1, false);
-                            ForwardChunk<TOps, TV>(context, b, c, t0, scratch + (c - first) * n, rates, steps);
-                        }
-                        for (int c = vectorEnd; c < last; c++)
-                            ForwardChunk<SimdScalar, float>(context, b, c, t0, scratch + (c - first) * n, rates, steps);
+                        context.PrefetchNext(b, c, TOps.Count, first, vectorEnd, t0, t0 + ChunkLength < context.Time ? t0 + ChunkLength : -1, false);
+                        ForwardChunk<TOps, TV>(context, b, c, t0, scratch + (c - first) * n, rates, steps);
                     }
+                    for (int c = vectorEnd; c < last; c++)
+                        ForwardChunk<SimdScalar, float>(context, b, c, t0, scratch + (c - first) * n, rates, steps);
                 }
             }
         }
@@ -358,41 +357,39 @@ internal static unsafe class SelectiveScan
         {
             int n = context.N, size = context.Groups.Size, lanes = GroupUnit;
             var layout = new ChunkBuffers(n, lanes);
-            fixed (float* scratch = Scratch.Get(ref itemScratch, layout.Floats + size * (2 * n + 1)))
+            float* scratch = (itemScratch ??= new AlignedBuffer()).Get(layout.Floats + size * (2 * n + 1));
+            float* carry = scratch + layout.Floats, aLogSums = carry + size * n, dSums = aLogSums + size * n;
+            for (int i = start; i < end; i++)
             {
-                float* carry = scratch + layout.Floats, aLogSums = carry + size * n, dSums = aLogSums + size * n;
-                for (int i = start; i < end; i++)
+                var (b, first, last) = context.Item(i);
+                int width = last - first, vectorEnd = first + width / TOps.Count * TOps.Count;
+                new Span<float>(carry, size * (2 * n + 1)).Clear();
+                for (int chunk = context.Chunks - 1; chunk >= 0; chunk--)
                 {
-                    var (b, first, last) = context.Item(i);
-                    int width = last - first, vectorEnd = first + width / TOps.Count * TOps.Count;
-                    new Span<float>(carry, size * (2 * n + 1)).Clear();
-                    for (int chunk = context.Chunks - 1; chunk >= 0; chunk--)
+                    int t0 = chunk * ChunkLength, t1 = Math.Min(t0 + ChunkLength, context.Time);
+                    layout.ClearSums(scratch, t1 - t0);
+                    for (int c = first; c < vectorEnd; c += TOps.Count)
                     {
-                        int t0 = chunk * ChunkLength, t1 = Math.Min(t0 + ChunkLength, context.Time);
-                        layout.ClearSums(scratch, t1 - t0);
-                        for (int c = first; c < vectorEnd; c += TOps.Count)
-                        {
-                            context.PrefetchNext(b, c, TOps.Count, first, vectorEnd, t0, chunk > 0 ? t0 - ChunkLength : -1, true);
-                            BackwardChunk<TOps, TV>(context, b, c, t0, t1, scratch, layout.VectorSums(scratch), carry + (c - first) * n,
-                                aLogSums + (c - first) * n, dSums + (c - first));
-                        }
-                        for (int c = vectorEnd; c < last; c++)
-                            BackwardChunk<SimdScalar, float>(context, b, c, t0, t1, scratch, layout.ScalarSums(scratch), carry + (c - first) * n,
-                                aLogSums + (c - first) * n, dSums + (c - first));
-                        float* partial = context.PartialBC + (((long)b * context.Groups.Count + first / size) * context.Time + t0) * 2 * n;
-                        float* vectorSums = layout.VectorSums(scratch), scalarSums = layout.ScalarSums(scratch);
-                        for (int j = 0; j < (t1 - t0) * 2 * n; j++)
-                            partial[j] = TOps.Sum(TOps.Load(vectorSums + (long)j * TOps.Count)) + scalarSums[j];
+                        context.PrefetchNext(b, c, TOps.Count, first, vectorEnd, t0, chunk > 0 ? t0 - ChunkLength : -1, true);
+                        BackwardChunk<TOps, TV>(context, b, c, t0, t1, scratch, layout.VectorSums(scratch), carry + (c - first) * n,
+                            aLogSums + (c - first) * n, dSums + (c - first));
                     }
-                    for (int c = first; c < last; c++)
-                    {
-                        // Vector blocks keep [N, width] per block, the scalar tail [N, 1] per channel.
-                        int block = c < vectorEnd ? first + (c - first) / TOps.Count * TOps.Count : c, lane = c - block, w = c < vectorEnd ? TOps.Count : 1;
-                        float* sums = aLogSums + (block - first) * n;
-                        float* partial = context.PartialALog + ((long)b * context.Channels + c) * n;
-                        for (int s = 0; s < n; s++) partial[s] = context.A[(long)s * context.Channels + c] * Ln2 * sums[s * w + lane];
-                        context.PartialD[(long)b * context.Channels + c] = dSums[c - first];
-                    }
+                    for (int c = vectorEnd; c < last; c++)
+                        BackwardChunk<SimdScalar, float>(context, b, c, t0, t1, scratch, layout.ScalarSums(scratch), carry + (c - first) * n,
+                            aLogSums + (c - first) * n, dSums + (c - first));
+                    float* partial = context.PartialBC + (((long)b * context.Groups.Count + first / size) * context.Time + t0) * 2 * n;
+                    float* vectorSums = layout.VectorSums(scratch), scalarSums = layout.ScalarSums(scratch);
+                    for (int j = 0; j < (t1 - t0) * 2 * n; j++)
+                        partial[j] = TOps.Sum(TOps.Load(vectorSums + (long)j * TOps.Count)) + scalarSums[j];
+                }
+                for (int c = first; c < last; c++)
+                {
+                    // Vector blocks keep [N, width] per block, the scalar tail [N, 1] per channel.
+                    int block = c < vectorEnd ? first + (c - first) / TOps.Count * TOps.Count : c, lane = c - block, w = c < vectorEnd ? TOps.Count : 1;
+                    float* sums = aLogSums + (block - first) * n;
+                    float* partial = context.PartialALog + ((long)b * context.Channels + c) * n;
+                    for (int s = 0; s < n; s++) partial[s] = context.A[(long)s * context.Channels + c] * Ln2 * sums[s * w + lane];
+                    context.PartialD[(long)b * context.Channels + c] = dSums[c - first];
                 }
             }
         }
