@@ -480,9 +480,9 @@ internal static unsafe class SelectiveScan
             TOps.Store(dSums, TOps.Fma(dy, u, TOps.Load(dSums)));
         }
 
-        // The walk back, four states at a time: their carries and d aLog sums stay in registers over the chunk's steps.
-        for (int s = 0; s < n; s += 4)
-            ReverseStates<TOps, TV>(k, b, c, t0, steps, s, Math.Min(4, n - s), buffers, sums, carry, aLogSums);
+        // The walk back, eight states at a time: their carries and d aLog sums stay in registers over the chunk's steps.
+        for (int s = 0; s < n; s += 8)
+            ReverseStates<TOps, TV>(k, b, c, t0, steps, s, Math.Min(8, n - s), buffers, sums, carry, aLogSums);
         float* gbs = layout.Step(buffers, ChunkBuffers.GB), gDecays = layout.Step(buffers, ChunkBuffers.GDecay);
         for (int i = 0; i < steps; i++)
         {
@@ -496,10 +496,12 @@ internal static unsafe class SelectiveScan
     }
 
     /// <summary>
-    /// The walk back from step t1 - 1 to t0 for states <paramref name="first"/> .. first + count - 1 (count &lt;= 4) of
+    /// The walk back from step t1 - 1 to t0 for states <paramref name="first"/> .. first + count - 1 (count &lt;= 8) of
     /// channels c .. c + w - 1: their G carries (from <paramref name="carry"/>, left there for the chunk before) and d aLog
     /// sums are registers across the steps; each step's G B and G dA h rate sums over these states are added to the
-    /// chunk's per-step sums (stored by the first states), and dB_t[s] to the chunk's dB lanes.
+    /// chunk's per-step sums (stored by the first states), and dB_t[s] to the chunk's dB lanes. Eight states a pass give the
+    /// out-of-order core eight independent carries to overlap; their per-step sums are kept as two sums of four states,
+    /// added in that order, as two passes of four would add them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void ReverseStates<TOps, TV>(in Context k, int b, int c, int t0, int steps, int first, int count, float* buffers, float* sums,
@@ -511,32 +513,50 @@ internal static unsafe class SelectiveScan
         float* deltas = layout.Step(buffers, ChunkBuffers.Delta), deltaXs = layout.Step(buffers, ChunkBuffers.DeltaX);
         float* dys = layout.Step(buffers, ChunkBuffers.Dy), gbs = layout.Step(buffers, ChunkBuffers.GB), gDecays = layout.Step(buffers, ChunkBuffers.GDecay);
         float* rate = k.A + (long)first * channels + c;
-        TV g0 = TOps.Load(carry + first * w), g1 = count > 1 ? TOps.Load(carry + (first + 1) * w) : TOps.Zero;
-        TV g2 = count > 2 ? TOps.Load(carry + (first + 2) * w) : TOps.Zero, g3 = count > 3 ? TOps.Load(carry + (first + 3) * w) : TOps.Zero;
-        TV a0 = TOps.Load(aLogSums + first * w), a1 = count > 1 ? TOps.Load(aLogSums + (first + 1) * w) : TOps.Zero;
-        TV a2 = count > 2 ? TOps.Load(aLogSums + (first + 2) * w) : TOps.Zero, a3 = count > 3 ? TOps.Load(aLogSums + (first + 3) * w) : TOps.Zero;
+        float* g = carry + first * w, aSums = aLogSums + first * w;
+        TV g0 = TOps.Load(g + 0 * w), a0 = TOps.Load(aSums + 0 * w);
+        TV g1 = count > 1 ? TOps.Load(g + 1 * w) : TOps.Zero, a1 = count > 1 ? TOps.Load(aSums + 1 * w) : TOps.Zero;
+        TV g2 = count > 2 ? TOps.Load(g + 2 * w) : TOps.Zero, a2 = count > 2 ? TOps.Load(aSums + 2 * w) : TOps.Zero;
+        TV g3 = count > 3 ? TOps.Load(g + 3 * w) : TOps.Zero, a3 = count > 3 ? TOps.Load(aSums + 3 * w) : TOps.Zero;
+        TV g4 = count > 4 ? TOps.Load(g + 4 * w) : TOps.Zero, a4 = count > 4 ? TOps.Load(aSums + 4 * w) : TOps.Zero;
+        TV g5 = count > 5 ? TOps.Load(g + 5 * w) : TOps.Zero, a5 = count > 5 ? TOps.Load(aSums + 5 * w) : TOps.Zero;
+        TV g6 = count > 6 ? TOps.Load(g + 6 * w) : TOps.Zero, a6 = count > 6 ? TOps.Load(aSums + 6 * w) : TOps.Zero;
+        TV g7 = count > 7 ? TOps.Load(g + 7 * w) : TOps.Zero, a7 = count > 7 ? TOps.Load(aSums + 7 * w) : TOps.Zero;
         for (int i = steps - 1; i >= 0; i--)
         {
             long row = (long)b * k.Time + t0 + i;
             TV dy = TOps.Load(dys + i * w), delta = TOps.Load(deltas + i * w), deltaU = TOps.Load(deltaXs + i * w);
             float* bRow = k.BC + row * k.BCStride + first, cRow = bRow + n, previous = h + i * n * w, decay = decays + i * n * w;
             float* dB = sums + i * 2 * n * w + first * w;
-            TV gb = TOps.Zero, gDecay = TOps.Zero;
-            Reverse<TOps, TV>(rate, previous, decay, dB, delta, deltaU, dy, bRow[0], cRow[0], ref g0, ref a0, ref gb, ref gDecay);
+            TV gb = TOps.Zero, gDecay = TOps.Zero, gbHigh = TOps.Zero, gDecayHigh = TOps.Zero;
+            Reverse<TOps, TV>(rate + 0L * channels, previous + 0 * w, decay + 0 * w, dB + 0 * w, delta, deltaU, dy, bRow[0], cRow[0], ref g0, ref a0, ref gb, ref gDecay);
             if (count > 1)
-                Reverse<TOps, TV>(rate + channels, previous + w, decay + w, dB + w, delta, deltaU, dy, bRow[1], cRow[1], ref g1, ref a1, ref gb, ref gDecay);
+                Reverse<TOps, TV>(rate + 1L * channels, previous + 1 * w, decay + 1 * w, dB + 1 * w, delta, deltaU, dy, bRow[1], cRow[1], ref g1, ref a1, ref gb, ref gDecay);
             if (count > 2)
                 Reverse<TOps, TV>(rate + 2L * channels, previous + 2 * w, decay + 2 * w, dB + 2 * w, delta, deltaU, dy, bRow[2], cRow[2], ref g2, ref a2, ref gb, ref gDecay);
             if (count > 3)
                 Reverse<TOps, TV>(rate + 3L * channels, previous + 3 * w, decay + 3 * w, dB + 3 * w, delta, deltaU, dy, bRow[3], cRow[3], ref g3, ref a3, ref gb, ref gDecay);
-            TOps.Store(gbs + i * w, first == 0 ? gb : TOps.Add(TOps.Load(gbs + i * w), gb));
-            TOps.Store(gDecays + i * w, first == 0 ? gDecay : TOps.Add(TOps.Load(gDecays + i * w), gDecay));
+            if (count > 4)
+                Reverse<TOps, TV>(rate + 4L * channels, previous + 4 * w, decay + 4 * w, dB + 4 * w, delta, deltaU, dy, bRow[4], cRow[4], ref g4, ref a4, ref gbHigh, ref gDecayHigh);
+            if (count > 5)
+                Reverse<TOps, TV>(rate + 5L * channels, previous + 5 * w, decay + 5 * w, dB + 5 * w, delta, deltaU, dy, bRow[5], cRow[5], ref g5, ref a5, ref gbHigh, ref gDecayHigh);
+            if (count > 6)
+                Reverse<TOps, TV>(rate + 6L * channels, previous + 6 * w, decay + 6 * w, dB + 6 * w, delta, deltaU, dy, bRow[6], cRow[6], ref g6, ref a6, ref gbHigh, ref gDecayHigh);
+            if (count > 7)
+                Reverse<TOps, TV>(rate + 7L * channels, previous + 7 * w, decay + 7 * w, dB + 7 * w, delta, deltaU, dy, bRow[7], cRow[7], ref g7, ref a7, ref gbHigh, ref gDecayHigh);
+            TV gbSum = first == 0 ? gb : TOps.Add(TOps.Load(gbs + i * w), gb), gDecaySum = first == 0 ? gDecay : TOps.Add(TOps.Load(gDecays + i * w), gDecay);
+            if (count > 4) { gbSum = TOps.Add(gbSum, gbHigh); gDecaySum = TOps.Add(gDecaySum, gDecayHigh); }
+            TOps.Store(gbs + i * w, gbSum);
+            TOps.Store(gDecays + i * w, gDecaySum);
         }
-        TOps.Store(carry + first * w, g0);
-        TOps.Store(aLogSums + first * w, a0);
-        if (count > 1) { TOps.Store(carry + (first + 1) * w, g1); TOps.Store(aLogSums + (first + 1) * w, a1); }
-        if (count > 2) { TOps.Store(carry + (first + 2) * w, g2); TOps.Store(aLogSums + (first + 2) * w, a2); }
-        if (count > 3) { TOps.Store(carry + (first + 3) * w, g3); TOps.Store(aLogSums + (first + 3) * w, a3); }
+        { TOps.Store(g + 0 * w, g0); TOps.Store(aSums + 0 * w, a0); }
+        if (count > 1) { TOps.Store(g + 1 * w, g1); TOps.Store(aSums + 1 * w, a1); }
+        if (count > 2) { TOps.Store(g + 2 * w, g2); TOps.Store(aSums + 2 * w, a2); }
+        if (count > 3) { TOps.Store(g + 3 * w, g3); TOps.Store(aSums + 3 * w, a3); }
+        if (count > 4) { TOps.Store(g + 4 * w, g4); TOps.Store(aSums + 4 * w, a4); }
+        if (count > 5) { TOps.Store(g + 5 * w, g5); TOps.Store(aSums + 5 * w, a5); }
+        if (count > 6) { TOps.Store(g + 6 * w, g6); TOps.Store(aSums + 6 * w, a6); }
+        if (count > 7) { TOps.Store(g + 7 * w, g7); TOps.Store(aSums + 7 * w, a7); }
     }
 
     /// <summary>
