@@ -514,7 +514,7 @@ internal static unsafe class SelectiveScan
         float* dys = layout.Step(buffers, ChunkBuffers.Dy), gbs = layout.Step(buffers, ChunkBuffers.GB), gDecays = layout.Step(buffers, ChunkBuffers.GDecay);
         float* rate = k.A + (long)first * channels + c;
         float* g = carry + first * w, aSums = aLogSums + first * w;
-        TV g0 = TOps.Load(g + 0 * w), a0 = TOps.Load(aSums + 0 * w);
+        TV g0 = TOps.Load(g), a0 = TOps.Load(aSums);
         TV g1 = count > 1 ? TOps.Load(g + 1 * w) : TOps.Zero, a1 = count > 1 ? TOps.Load(aSums + 1 * w) : TOps.Zero;
         TV g2 = count > 2 ? TOps.Load(g + 2 * w) : TOps.Zero, a2 = count > 2 ? TOps.Load(aSums + 2 * w) : TOps.Zero;
         TV g3 = count > 3 ? TOps.Load(g + 3 * w) : TOps.Zero, a3 = count > 3 ? TOps.Load(aSums + 3 * w) : TOps.Zero;
@@ -529,7 +529,7 @@ internal static unsafe class SelectiveScan
             float* bRow = k.BC + row * k.BCStride + first, cRow = bRow + n, previous = h + i * n * w, decay = decays + i * n * w;
             float* dB = sums + i * 2 * n * w + first * w;
             TV gb = TOps.Zero, gDecay = TOps.Zero, gbHigh = TOps.Zero, gDecayHigh = TOps.Zero;
-            Reverse<TOps, TV>(rate + 0L * channels, previous + 0 * w, decay + 0 * w, dB + 0 * w, delta, deltaU, dy, bRow[0], cRow[0], ref g0, ref a0, ref gb, ref gDecay);
+            Reverse<TOps, TV>(rate, previous, decay, dB, delta, deltaU, dy, bRow[0], cRow[0], ref g0, ref a0, ref gb, ref gDecay);
             if (count > 1)
                 Reverse<TOps, TV>(rate + 1L * channels, previous + 1 * w, decay + 1 * w, dB + 1 * w, delta, deltaU, dy, bRow[1], cRow[1], ref g1, ref a1, ref gb, ref gDecay);
             if (count > 2)
@@ -549,7 +549,8 @@ internal static unsafe class SelectiveScan
             TOps.Store(gbs + i * w, gbSum);
             TOps.Store(gDecays + i * w, gDecaySum);
         }
-        { TOps.Store(g + 0 * w, g0); TOps.Store(aSums + 0 * w, a0); }
+        TOps.Store(g, g0);
+        TOps.Store(aSums, a0);
         if (count > 1) { TOps.Store(g + 1 * w, g1); TOps.Store(aSums + 1 * w, a1); }
         if (count > 2) { TOps.Store(g + 2 * w, g2); TOps.Store(aSums + 2 * w, a2); }
         if (count > 3) { TOps.Store(g + 3 * w, g3); TOps.Store(aSums + 3 * w, a3); }

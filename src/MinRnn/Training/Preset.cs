@@ -69,8 +69,9 @@ public sealed record Preset(string Name, string Description, ModelConfig Model, 
     /// weights are about 3·E·D² = 6D² against the paper block's 14D² (cell 2HD, to_out HD, MLP 8D²), so the Mamba paper
     /// stacks two of its blocks where a Transformer has one layer; 6 of them give 5.81 M parameters against the paper
     /// minGRU's 6.26 M (3 blocks). The optimisation is the paper preset's as the comparison in docs/results.md ran it (100
-    /// warm-up steps, a cosine reaching 1e-4 at step 1500, weights averaged with decay 0.995, evaluation every 100 steps), dropout 0.2 on the embedding
-    /// and each block's output included, so that the comparison changes the model alone.
+    /// warm-up steps, a cosine reaching 1e-4 at step 1500, weights averaged with decay 0.995, evaluation every 100
+    /// steps), dropout 0.2 on the embedding and each block's output included, so that the comparison changes the model
+    /// alone.
     /// </summary>
     public static Preset Mamba { get; } = new("mamba", "mamba-minimal's Mamba: 6 x 384, E=2 (d_inner 768), state 16, conv 4, dropout 0.2, the paper preset's optimisation with a cosine to step 1500",
         new ModelConfig(Architecture.Mamba, RecurrentCell.MinGru, 0, Dim: 384, Layers: 6, Expansion: 2, ConvKernel: 4, Dropout: 0.2f, State: ModelConfig.DefaultState),
