@@ -34,8 +34,11 @@ internal static unsafe class SelectiveScan
     /// <summary>Time steps per chunk: the backward's recomputed states of one chunk and one vector of channels stay in L1/L2.</summary>
     public const int ChunkLength = 32;
 
-    /// <summary>Channel groups start at multiples of this (the widest vector), so every width sees the same groups.</summary>
-    const int GroupUnit = 16;
+    /// <summary>
+    /// Channel groups start at multiples of this (the widest vector, and a block of the rates' and the state's table), so
+    /// every width sees the same groups and no vector straddles two blocks.
+    /// </summary>
+    const int GroupUnit = SelectiveScanShape.BlockWidth;
 
     /// <summary>Items (sequences × channel groups) worth making: with a batch of one, the channels are split into groups.</summary>
     const int TargetItems = 32;
@@ -44,9 +47,9 @@ internal static unsafe class SelectiveScan
     [ThreadStatic] static AlignedBuffer? itemScratch;
 
     /// <summary>
-    /// The decay rates the scan reads: rates[n, c] = A[c, n] log2(e) = -exp(aLog[c, n]) log2(e), channels contiguous as
-    /// the vectors read them, so that a decay is dA = 2^(Δ rate) (<see cref="SimdMath.Exp2NonPositive{TOps, TV}"/>, since
-    /// Δ rate &lt;= 0).
+    /// The decay rates the scan reads: rates[n, c] = A[c, n] log2(e) = -exp(aLog[c, n]) log2(e), in blocks of channels
+    /// (<see cref="SelectiveScanShape.TableIndex"/>) so that a vector's rows lie side by side, and so that a decay is
+    /// dA = 2^(Δ rate) (<see cref="SimdMath.Exp2NonPositive{TOps, TV}"/>, since Δ rate &lt;= 0).
     /// </summary>
     /// <exception cref="ArgumentException">A dimension is not positive or a buffer does not match its shape.</exception>
     public static void Rates(ReadOnlySpan<float> aLog, Span<float> rates, int channels, int state)
@@ -56,13 +59,14 @@ internal static unsafe class SelectiveScan
         Check.Length(op, "aLog", aLog.Length, channels, state);
         Check.Length(op, "rates", rates.Length, state, channels);
         fixed (float* a = aLog) fixed (float* r = rates)
-            VectorJob.For(channels, 20L * state, new RatesJob(a, r, channels, state));
+            VectorJob.For(channels, 20L * state, new RatesJob(a, r, new SelectiveScanShape(1, 1, channels, state)));
     }
 
     /// <summary>
     /// y = the gated output above. With <paramref name="chunkStates"/> [batch, chunks, N, channels] (a training forward), the
     /// state at the start of every chunk is kept there for <see cref="Backward"/>. With <paramref name="state"/>
-    /// [batch, N, channels], the scan starts from it (else from h_0 = 0) and leaves the final state in it.
+    /// [batch, N, channels] (each sequence's in <see cref="SelectiveScanShape.TableIndex"/>'s layout), the scan starts from it
+    /// (else from h_0 = 0) and leaves the final state in it.
     /// </summary>
     /// <exception cref="ArgumentException">A dimension is not positive or a buffer does not match its shape.</exception>
     public static void Forward(scoped in SelectiveScanInputs inputs, SelectiveScanShape shape, Span<float> y, Span<float> chunkStates, Span<float> state)
@@ -145,10 +149,11 @@ internal static unsafe class SelectiveScan
     const float Log2E = 1.44269504f, Ln2 = 0.693147181f;
 
     /// <summary>One channel per item: its row of aLog through the vector exp, then scattered into the rates' column.</summary>
-    readonly struct RatesJob(float* aLog, float* rates, int channels, int n) : IVectorJob
+    readonly struct RatesJob(float* aLog, float* rates, SelectiveScanShape table) : IVectorJob
     {
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
+            int n = table.State;
             float* row = stackalloc float[n];
             for (int c = start; c < end; c++)
             {
@@ -157,7 +162,7 @@ internal static unsafe class SelectiveScan
                 for (; s <= n - TOps.Count; s += TOps.Count)
                     TOps.Store(row + s, TOps.Mul(TOps.Exp(TOps.Load(source + s)), TOps.Broadcast(-Log2E)));
                 for (; s < n; s++) row[s] = SimdScalar.Exp(source[s]) * -Log2E;
-                for (s = 0; s < n; s++) rates[(long)s * channels + c] = row[s];
+                for (s = 0; s < n; s++) rates[table.TableIndex(s, c)] = row[s];
             }
         }
     }
@@ -181,6 +186,7 @@ internal static unsafe class SelectiveScan
     readonly struct Context(SelectiveScanShape shape, Groups groups, float* x, float* delta, float* a, float* bc, int bcStride,
         float* d, float* z, int zStride)
     {
+        public readonly SelectiveScanShape Shape = shape;
         public readonly int Time = shape.Time, Channels = shape.Channels, N = shape.State, Chunks = shape.Chunks;
         public readonly Groups Groups = groups;
         public readonly float* X = x, Delta = delta, A = a, BC = bc, D = d, Z = z;
@@ -197,6 +203,12 @@ internal static unsafe class SelectiveScan
         /// <summary>[batch, channels, N] and [batch, channels]: each sequence's d aLog and dD.</summary>
         public float* PartialALog { get; init; }
         public float* PartialD { get; init; }
+
+        /// <summary>Where channel c's rate of state 0 lies (<see cref="SelectiveScanShape.TableIndex"/>).</summary>
+        public float* RateRow(int c) => A + Shape.TableRow(c);
+
+        /// <summary>Where sequence b's carried state of channel c, state 0, lies (<see cref="SelectiveScanShape.TableIndex"/>).</summary>
+        public float* StateRow(int b, int c) => State + Shape.StateIndex(b, 0, c);
 
         /// <summary>Offset of element c of row (b, t) in a [batch, time, channels] tensor.</summary>
         public long At(int b, int t, int c) => ((long)b * Time + t) * Channels + c;
@@ -241,19 +253,27 @@ internal static unsafe class SelectiveScan
     /// <summary>
     /// One item of the forward: chunk by chunk, every vector of the item's channels (each vector's state [N, width] waiting
     /// in the item's scratch between chunks), so that the chunk's rows of x, delta, z and y, contiguous in memory, are read
-    /// and written while they are close together rather than a whole sequence's column at a time.
+    /// and written while they are close together rather than a whole sequence's column at a time. A single step from a
+    /// carried state (a generated character) goes its own way: <see cref="ForwardOneStep"/>.
     /// </summary>
     readonly struct ForwardJob(Context context) : IVectorJob
     {
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
             int n = context.N, size = context.Groups.Size, lanes = GroupUnit;
-            float* scratch = (itemScratch ??= new AlignedBuffer()).Get(size * n + (n + 3 * ChunkLength) * lanes);
+            bool oneStep = context.Time == 1 && context.State != null && context.ChunkStates == null;
+            float* scratch = (itemScratch ??= new AlignedBuffer()).Get(oneStep ? 3 * size : size * n + (n + 3 * ChunkLength) * lanes);
             float* rates = scratch + size * n, steps = rates + n * lanes;
             for (int i = start; i < end; i++)
             {
                 var (b, first, last) = context.Item(i);
                 int vectorEnd = first + (last - first) / TOps.Count * TOps.Count;
+                if (oneStep)
+                {
+                    ForwardOneStep<TOps, TV>(context, b, first, vectorEnd, scratch);
+                    ForwardOneStep<SimdScalar, float>(context, b, vectorEnd, last, scratch + 3 * (vectorEnd - first));
+                    continue;
+                }
                 for (int t0 = 0; t0 < context.Time; t0 += ChunkLength)
                 {
                     for (int c = first; c < vectorEnd; c += TOps.Count)
@@ -281,18 +301,12 @@ internal static unsafe class SelectiveScan
         where TOps : struct, ISimd<TV> where TV : struct
     {
         int w = TOps.Count, n = k.N, channels = k.Channels, lanes = GroupUnit, count = Math.Min(ChunkLength, k.Time - t0);
+        int stride = k.Shape.TableStride(c);
         float* deltas = steps, deltaXs = deltas + ChunkLength * lanes, gates = deltaXs + ChunkLength * lanes;
-        float* carried = k.State == null ? null : k.State + (long)b * n * channels + c;
+        float* carried = k.State == null ? null : k.StateRow(b, c), rateRow = k.RateRow(c);
         if (t0 == 0)
-            for (int s = 0; s < n; s++) TOps.Store(h + s * w, carried == null ? TOps.Zero : TOps.Load(carried + (long)s * channels));
-        for (int s = 0; s < n; s++) TOps.Store(rates + s * w, TOps.Load(k.A + (long)s * channels + c));
-        if (Sse.IsSupported && c + 2 * w <= channels)
-        {
-            // The next vector's rows of A and of the carried state lie a row of channels apart, a stride the hardware
-            // prefetcher does not follow; in generation (one step per call) fetching them is most of the scan's time.
-            for (int s = 0; s < n; s++) Sse.Prefetch0(k.A + (long)s * channels + c + w);
-            if (carried != null && t0 == 0) for (int s = 0; s < n; s++) Sse.Prefetch0(carried + (long)s * channels + w);
-        }
+            for (int s = 0; s < n; s++) TOps.Store(h + s * w, carried == null ? TOps.Zero : TOps.Load(carried + s * stride));
+        for (int s = 0; s < n; s++) TOps.Store(rates + s * w, TOps.Load(rateRow + s * stride));
         if (k.ChunkStates != null)
         {
             float* kept = k.ChunkStates + ((long)b * k.Chunks + t0 / ChunkLength) * n * channels + c;
@@ -308,20 +322,46 @@ internal static unsafe class SelectiveScan
         }
         TV dc = TOps.Load(k.D + c);
         for (int i = 0; i < count; i++)
-            ForwardStep<TOps, TV>(k, b, t0 + i, c, h, rates, dc, TOps.Load(deltas + i * w), TOps.Load(deltaXs + i * w), TOps.Load(gates + i * w));
+            ForwardStep<TOps, TV>(k, b, t0 + i, c, h, rates, w, dc, TOps.Load(deltas + i * w), TOps.Load(deltaXs + i * w), TOps.Load(gates + i * w));
         if (carried != null && t0 + count == k.Time)
-            for (int s = 0; s < n; s++) TOps.Store(carried + (long)s * channels, TOps.Load(h + s * w));
+            for (int s = 0; s < n; s++) TOps.Store(carried + s * stride, TOps.Load(h + s * w));
+    }
+
+    /// <summary>
+    /// The single step of channels [<paramref name="first"/>, <paramref name="end"/>) (a multiple of the width apart) of
+    /// sequence b from its carried state: first every vector's Δ, Δx and gate into <paramref name="steps"/> [3, end - first]
+    /// (independent of one another, so their exps and logs overlap), then every vector's states, read from the carried
+    /// state and the rates where they lie (their blocks put a vector's rows side by side) and written back there. The same
+    /// arithmetic as <see cref="ForwardChunk"/>, without its copies into and out of the item's scratch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardOneStep<TOps, TV>(in Context k, int b, int first, int end, float* steps) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int w = TOps.Count, count = end - first;
+        float* deltas = steps, deltaXs = deltas + count, gates = deltaXs + count;
+        long row = (long)b * k.ZStride;
+        for (int c = first; c < end; c += w)
+        {
+            long at = k.At(b, 0, c);
+            TV delta = SimdMath.SoftplusWithSlope<TOps, TV>(TOps.Load(k.Delta + at), out _);
+            TOps.Store(deltas + (c - first), delta);
+            TOps.Store(deltaXs + (c - first), TOps.Mul(delta, TOps.Load(k.X + at)));
+            TOps.Store(gates + (c - first), Silu.Value<TOps, TV>(TOps.Load(k.Z + row + c)));
+        }
+        for (int c = first; c < end; c += w)
+            ForwardStep<TOps, TV>(k, b, 0, c, k.StateRow(b, c), k.RateRow(c), k.Shape.TableStride(c), TOps.Load(k.D + c),
+                TOps.Load(deltas + (c - first)), TOps.Load(deltaXs + (c - first)), TOps.Load(gates + (c - first)));
     }
 
     /// <summary>
     /// Step t: every state h_t[s] from h_{t-1}[s] in <paramref name="h"/> with the decay rates <paramref name="a"/> [N, width],
-    /// and y_t = (Σ_s C_t[s] h_t[s] + D x_t) · gate.
+    /// each array's rows <paramref name="stride"/> apart, and y_t = (Σ_s C_t[s] h_t[s] + D x_t) · gate.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void ForwardStep<TOps, TV>(in Context k, int b, int t, int c, float* h, float* a, TV dc, TV delta, TV deltaU, TV gate)
+    static void ForwardStep<TOps, TV>(in Context k, int b, int t, int c, float* h, float* a, int stride, TV dc, TV delta, TV deltaU, TV gate)
         where TOps : struct, ISimd<TV> where TV : struct
     {
-        int w = TOps.Count, n = k.N, channels = k.Channels;
+        int n = k.N;
         long at = k.At(b, t, c), row = (long)b * k.Time + t;
         TV y = TOps.Mul(dc, TOps.Load(k.X + at));
         float* bRow = k.BC + row * k.BCStride, cRow = bRow + n;
@@ -330,10 +370,11 @@ internal static unsafe class SelectiveScan
         int s = 0;
         for (; s + 1 < n; s += 2)
         {
-            y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + s * w, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
-            yOdd = TOps.Fma(TOps.Broadcast(cRow[s + 1]), NextState<TOps, TV>(a + (s + 1) * w, h + (s + 1) * w, h + (s + 1) * w, delta, deltaU, bRow[s + 1]), yOdd);
+            y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + s * stride, h + s * stride, h + s * stride, delta, deltaU, bRow[s]), y);
+            yOdd = TOps.Fma(TOps.Broadcast(cRow[s + 1]), NextState<TOps, TV>(a + (s + 1) * stride, h + (s + 1) * stride, h + (s + 1) * stride,
+                delta, deltaU, bRow[s + 1]), yOdd);
         }
-        if (s < n) y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + s * w, h + s * w, h + s * w, delta, deltaU, bRow[s]), y);
+        if (s < n) y = TOps.Fma(TOps.Broadcast(cRow[s]), NextState<TOps, TV>(a + s * stride, h + s * stride, h + s * stride, delta, deltaU, bRow[s]), y);
         TOps.Store(k.Y + at, TOps.Mul(TOps.Add(y, yOdd), gate));
     }
 
@@ -388,7 +429,7 @@ internal static unsafe class SelectiveScan
                     int block = c < vectorEnd ? first + (c - first) / TOps.Count * TOps.Count : c, lane = c - block, w = c < vectorEnd ? TOps.Count : 1;
                     float* sums = aLogSums + (block - first) * n;
                     float* partial = context.PartialALog + ((long)b * context.Channels + c) * n;
-                    for (int s = 0; s < n; s++) partial[s] = context.A[(long)s * context.Channels + c] * Ln2 * sums[s * w + lane];
+                    for (int s = 0; s < n; s++) partial[s] = context.A[context.Shape.TableIndex(s, c)] * Ln2 * sums[s * w + lane];
                     context.PartialD[(long)b * context.Channels + c] = dSums[c - first];
                 }
             }
@@ -442,7 +483,8 @@ internal static unsafe class SelectiveScan
         float* deltas = layout.Step(buffers, ChunkBuffers.Delta), deltaXs = layout.Step(buffers, ChunkBuffers.DeltaX);
         float* slopes = layout.Step(buffers, ChunkBuffers.Slope), dys = layout.Step(buffers, ChunkBuffers.Dy);
         float* gateSlopes = layout.Step(buffers, ChunkBuffers.GateSlope);
-        float* a = k.A + c;
+        float* a = k.RateRow(c);
+        int stride = k.Shape.TableStride(c);
         TV dc = TOps.Load(k.D + c);
 
         // Each step's Δ, Δx, σ(delta), dy and g·silu'(z) first: independent of one another, their exps and logs overlap.
@@ -471,11 +513,11 @@ internal static unsafe class SelectiveScan
             int s = 0;
             for (; s + 1 < n; s += 2)
             {
-                y = Recompute<TOps, TV>(a + (long)s * channels, previous + s * w, next + s * w, decay + s * w, dC + s * w, delta, deltaU, dy, bRow[s], cRow[s], y);
-                yOdd = Recompute<TOps, TV>(a + (long)(s + 1) * channels, previous + (s + 1) * w, next + (s + 1) * w, decay + (s + 1) * w, dC + (s + 1) * w,
+                y = Recompute<TOps, TV>(a + s * stride, previous + s * w, next + s * w, decay + s * w, dC + s * w, delta, deltaU, dy, bRow[s], cRow[s], y);
+                yOdd = Recompute<TOps, TV>(a + (s + 1) * stride, previous + (s + 1) * w, next + (s + 1) * w, decay + (s + 1) * w, dC + (s + 1) * w,
                     delta, deltaU, dy, bRow[s + 1], cRow[s + 1], yOdd);
             }
-            if (s < n) y = Recompute<TOps, TV>(a + (long)s * channels, previous + s * w, next + s * w, decay + s * w, dC + s * w, delta, deltaU, dy, bRow[s], cRow[s], y);
+            if (s < n) y = Recompute<TOps, TV>(a + s * stride, previous + s * w, next + s * w, decay + s * w, dC + s * w, delta, deltaU, dy, bRow[s], cRow[s], y);
             TOps.Store(k.DZ + row * k.ZStride + c, TOps.Mul(TOps.Add(y, yOdd), TOps.Load(gateSlopes + i * w)));
             TOps.Store(dSums, TOps.Fma(dy, u, TOps.Load(dSums)));
         }
@@ -507,12 +549,13 @@ internal static unsafe class SelectiveScan
     static void ReverseStates<TOps, TV>(in Context k, int b, int c, int t0, int steps, int first, int count, float* buffers, float* sums,
         float* carry, float* aLogSums) where TOps : struct, ISimd<TV> where TV : struct
     {
-        int w = TOps.Count, n = k.N, channels = k.Channels, lanes = GroupUnit;
+        int w = TOps.Count, n = k.N, lanes = GroupUnit;
         var layout = new ChunkBuffers(n, lanes);
         float* h = buffers + layout.States + first * w, decays = buffers + layout.Decays + first * w;
         float* deltas = layout.Step(buffers, ChunkBuffers.Delta), deltaXs = layout.Step(buffers, ChunkBuffers.DeltaX);
         float* dys = layout.Step(buffers, ChunkBuffers.Dy), gbs = layout.Step(buffers, ChunkBuffers.GB), gDecays = layout.Step(buffers, ChunkBuffers.GDecay);
-        float* rate = k.A + (long)first * channels + c;
+        int stride = k.Shape.TableStride(c);
+        float* rate = k.RateRow(c) + first * stride;
         float* g = carry + first * w, aSums = aLogSums + first * w;
         TV g0 = TOps.Load(g), a0 = TOps.Load(aSums);
         TV g1 = count > 1 ? TOps.Load(g + 1 * w) : TOps.Zero, a1 = count > 1 ? TOps.Load(aSums + 1 * w) : TOps.Zero;
@@ -531,19 +574,19 @@ internal static unsafe class SelectiveScan
             TV gb = TOps.Zero, gDecay = TOps.Zero, gbHigh = TOps.Zero, gDecayHigh = TOps.Zero;
             Reverse<TOps, TV>(rate, previous, decay, dB, delta, deltaU, dy, bRow[0], cRow[0], ref g0, ref a0, ref gb, ref gDecay);
             if (count > 1)
-                Reverse<TOps, TV>(rate + 1L * channels, previous + 1 * w, decay + 1 * w, dB + 1 * w, delta, deltaU, dy, bRow[1], cRow[1], ref g1, ref a1, ref gb, ref gDecay);
+                Reverse<TOps, TV>(rate + 1 * stride, previous + 1 * w, decay + 1 * w, dB + 1 * w, delta, deltaU, dy, bRow[1], cRow[1], ref g1, ref a1, ref gb, ref gDecay);
             if (count > 2)
-                Reverse<TOps, TV>(rate + 2L * channels, previous + 2 * w, decay + 2 * w, dB + 2 * w, delta, deltaU, dy, bRow[2], cRow[2], ref g2, ref a2, ref gb, ref gDecay);
+                Reverse<TOps, TV>(rate + 2 * stride, previous + 2 * w, decay + 2 * w, dB + 2 * w, delta, deltaU, dy, bRow[2], cRow[2], ref g2, ref a2, ref gb, ref gDecay);
             if (count > 3)
-                Reverse<TOps, TV>(rate + 3L * channels, previous + 3 * w, decay + 3 * w, dB + 3 * w, delta, deltaU, dy, bRow[3], cRow[3], ref g3, ref a3, ref gb, ref gDecay);
+                Reverse<TOps, TV>(rate + 3 * stride, previous + 3 * w, decay + 3 * w, dB + 3 * w, delta, deltaU, dy, bRow[3], cRow[3], ref g3, ref a3, ref gb, ref gDecay);
             if (count > 4)
-                Reverse<TOps, TV>(rate + 4L * channels, previous + 4 * w, decay + 4 * w, dB + 4 * w, delta, deltaU, dy, bRow[4], cRow[4], ref g4, ref a4, ref gbHigh, ref gDecayHigh);
+                Reverse<TOps, TV>(rate + 4 * stride, previous + 4 * w, decay + 4 * w, dB + 4 * w, delta, deltaU, dy, bRow[4], cRow[4], ref g4, ref a4, ref gbHigh, ref gDecayHigh);
             if (count > 5)
-                Reverse<TOps, TV>(rate + 5L * channels, previous + 5 * w, decay + 5 * w, dB + 5 * w, delta, deltaU, dy, bRow[5], cRow[5], ref g5, ref a5, ref gbHigh, ref gDecayHigh);
+                Reverse<TOps, TV>(rate + 5 * stride, previous + 5 * w, decay + 5 * w, dB + 5 * w, delta, deltaU, dy, bRow[5], cRow[5], ref g5, ref a5, ref gbHigh, ref gDecayHigh);
             if (count > 6)
-                Reverse<TOps, TV>(rate + 6L * channels, previous + 6 * w, decay + 6 * w, dB + 6 * w, delta, deltaU, dy, bRow[6], cRow[6], ref g6, ref a6, ref gbHigh, ref gDecayHigh);
+                Reverse<TOps, TV>(rate + 6 * stride, previous + 6 * w, decay + 6 * w, dB + 6 * w, delta, deltaU, dy, bRow[6], cRow[6], ref g6, ref a6, ref gbHigh, ref gDecayHigh);
             if (count > 7)
-                Reverse<TOps, TV>(rate + 7L * channels, previous + 7 * w, decay + 7 * w, dB + 7 * w, delta, deltaU, dy, bRow[7], cRow[7], ref g7, ref a7, ref gbHigh, ref gDecayHigh);
+                Reverse<TOps, TV>(rate + 7 * stride, previous + 7 * w, decay + 7 * w, dB + 7 * w, delta, deltaU, dy, bRow[7], cRow[7], ref g7, ref a7, ref gbHigh, ref gDecayHigh);
             TV gbSum = first == 0 ? gb : TOps.Add(TOps.Load(gbs + i * w), gb), gDecaySum = first == 0 ? gDecay : TOps.Add(TOps.Load(gDecays + i * w), gDecay);
             if (count > 4) { gbSum = TOps.Add(gbSum, gbHigh); gDecaySum = TOps.Add(gDecaySum, gDecayHigh); }
             TOps.Store(gbs + i * w, gbSum);

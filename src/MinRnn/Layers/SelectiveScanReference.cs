@@ -3,7 +3,8 @@ namespace MinRnn.Layers;
 /// <summary>
 /// The plain double-precision oracle for <see cref="SelectiveScan"/>, written as mamba-minimal's selective_scan loop:
 /// every state of every step is kept, and the backward is the reverse walk of the recurrence over them. B and C are
-/// separate [batch, time, N] arrays, z a [batch, time, channels] one; states are [batch, N, channels] as the fast kernel's.
+/// separate [batch, time, N] arrays, z a [batch, time, channels] one; states are [batch, N, channels] in the fast kernel's layout
+/// (<see cref="SelectiveScanShape.StateIndex"/>).
 /// </summary>
 internal static class SelectiveScanReference
 {
@@ -23,7 +24,7 @@ internal static class SelectiveScanReference
         {
             var h = States(inputs, shape, b, c);
             for (int t = 0; t < shape.Time; t++) y[At(shape, b, t, c)] = Ungated(inputs, shape, h, b, t, c) * Silu(inputs.Z[At(shape, b, t, c)]);
-            for (int n = 0; n < shape.State; n++) final[(b * shape.State + n) * shape.Channels + c] = h[shape.Time, n];
+            for (int n = 0; n < shape.State; n++) final[shape.StateIndex(b, n, c)] = h[shape.Time, n];
         }
         return (y, final);
     }
@@ -70,7 +71,7 @@ internal static class SelectiveScanReference
     {
         int n = shape.State;
         var h = new double[shape.Time + 1, n];
-        for (int s = 0; s < n; s++) h[0, s] = inputs.H0 is null ? 0 : inputs.H0[(b * n + s) * shape.Channels + c];
+        for (int s = 0; s < n; s++) h[0, s] = inputs.H0 is null ? 0 : inputs.H0[shape.StateIndex(b, s, c)];
         for (int t = 0; t < shape.Time; t++)
         {
             int at = At(shape, b, t, c), row = b * shape.Time + t;
