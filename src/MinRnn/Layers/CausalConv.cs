@@ -12,57 +12,74 @@ namespace MinRnn.Layers;
 /// </summary>
 internal static unsafe class CausalConv
 {
-    [ThreadStatic] static float[]? weightByTap, weightGradientByTap;
+    [ThreadStatic] static float[]? weightByTap, weightGradientByTap, historyWindows;
 
-    /// <summary>The convolution above.</summary>
+    /// <summary>
+    /// The convolution above. With <paramref name="history"/> [batch, K - 1, dim], the K - 1 inputs before x (oldest first:
+    /// a stream read on from where it stopped), the taps before t = 0 read them instead of zeros, and the history is then
+    /// replaced by the last K - 1 inputs of history followed by x. Every output sums its taps in the same order either way,
+    /// so reading a text in pieces gives the same values, bit for bit, as reading it whole.
+    /// </summary>
     /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not match
     /// its shape, or y overlaps x.</exception>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y,
-        int batch, int time, int dim, int kernel)
+        int batch, int time, int dim, int kernel, Span<float> history = default)
     {
         const string op = "CausalConv.Forward";
         Validate(op, x.Length, weight.Length, bias.Length, y.Length, batch, time, dim, kernel);
-        Check.Disjoint(op, "x", x, "y", y);
         float[] taps = Scratch.Get(ref weightByTap, kernel * dim);
-        fixed (float* px = x) fixed (float* w = weight) fixed (float* wt = taps) fixed (float* b = bias) fixed (float* py = y)
-        {
-            Transpose(w, wt, dim, kernel);
-            VectorJob.For(batch * time, (long)dim * kernel, new ForwardJob(py, px, wt, b, time, dim, kernel));
-        }
+        fixed (float* w = weight) fixed (float* wt = taps) Transpose(w, wt, dim, kernel);
+        Convolve(op, x, taps.AsSpan(0, kernel * dim), bias, y, batch, time, dim, kernel, history);
     }
 
     /// <summary>
-    /// Continues a convolution across a cut in the text: adds to y [batch, time, dim] (computed by
-    /// <see cref="Forward"/> with zeros before t = 0) the terms of the K - 1 inputs before the cut,
-    /// <paramref name="history"/> [batch, K - 1, dim] (oldest first), then replaces the history by the
-    /// last K - 1 inputs of history followed by x. O(K² · dim) per stream, independent of time.
+    /// <see cref="Forward"/> from the weight laid out by tap (<see cref="ByTap"/>): a caller that convolves one step at a
+    /// time with fixed weights (generation) lays them out once.
     /// </summary>
-    /// <exception cref="ArgumentException">A buffer's length does not match its shape.</exception>
-    public static void ContinueFrom(Span<float> history, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y,
-        int batch, int time, int dim, int kernel)
+    /// <exception cref="ArgumentException">As <see cref="Forward"/>'s.</exception>
+    public static void ForwardByTap(ReadOnlySpan<float> x, ReadOnlySpan<float> byTap, ReadOnlySpan<float> bias, Span<float> y,
+        int batch, int time, int dim, int kernel, Span<float> history = default)
     {
-        const string op = "CausalConv.ContinueFrom";
-        int past = kernel - 1;
-        Check.Positive(op, ("batch", batch), ("time", time), ("dim", dim), ("kernel", kernel));
-        Check.Length(op, "history", history.Length, batch, past, dim);
-        Check.Length(op, "x", x.Length, batch, time, dim);
-        Check.Length(op, "weight", weight.Length, dim, 1, kernel);
-        Check.Length(op, "y", y.Length, batch, time, dim);
+        const string op = "CausalConv.ForwardByTap";
+        Validate(op, x.Length, byTap.Length, bias.Length, y.Length, batch, time, dim, kernel);
+        Convolve(op, x, byTap, bias, y, batch, time, dim, kernel, history);
+    }
+
+    /// <summary>The forward of both entry points, their sizes checked but for the history's.</summary>
+    static void Convolve(string op, ReadOnlySpan<float> x, ReadOnlySpan<float> byTap, ReadOnlySpan<float> bias, Span<float> y,
+        int batch, int time, int dim, int kernel, Span<float> history)
+    {
+        Check.Disjoint(op, "x", x, "y", y);
+        int past = kernel - 1, lead = Math.Min(time, past), windowRows = past + lead;
+        if (!history.IsEmpty) Check.Length(op, "history", history.Length, batch, past, dim);
+        // Each sequence's window: its history, then its first K - 1 inputs, so that the taps of those rows read one array.
+        float[] windows = history.IsEmpty ? [] : Scratch.Get(ref historyWindows, batch * windowRows * dim);
+        for (int b = 0; b < batch && !history.IsEmpty; b++)
+        {
+            var window = windows.AsSpan(b * windowRows * dim, windowRows * dim);
+            history.Slice(b * past * dim, past * dim).CopyTo(window);
+            x.Slice(b * time * dim, lead * dim).CopyTo(window[(past * dim)..]);
+        }
+        fixed (float* px = x) fixed (float* wt = byTap) fixed (float* b = bias) fixed (float* py = y) fixed (float* pw = windows)
+            VectorJob.For(batch * time, (long)dim * kernel, new ForwardJob(py, px, history.IsEmpty ? null : pw, wt, b, time, dim, kernel));
+        if (history.IsEmpty) return;
+        // The new history: the last K - 1 rows of [history; x], the window's last rows or x's.
         for (int b = 0; b < batch; b++)
         {
-            var h = history.Slice(b * past * dim, past * dim);
-            // y[t] += Σ_j w[c, j] · x[t - K + 1 + j] over the taps that reach before t = 0: history row K - 1 + (t - K + 1 + j).
-            for (int t = 0; t < Math.Min(time, past); t++)
-            for (int j = 0; t - past + j < 0; j++)
-            {
-                int row = past + t - past + j;
-                for (int c = 0; c < dim; c++) y[(b * time + t) * dim + c] += weight[c * kernel + j] * h[row * dim + c];
-            }
-            // The new history: the last K - 1 rows of [history; x].
-            int fromHistory = Math.Max(past - time, 0);
-            h.Slice((past - fromHistory) * dim, fromHistory * dim).CopyTo(h);
-            x.Slice((b * time + time - (past - fromHistory)) * dim, (past - fromHistory) * dim).CopyTo(h[(fromHistory * dim)..]);
+            var last = time > past ? x.Slice((b * time + time - past) * dim, past * dim) : windows.AsSpan((b * windowRows + lead) * dim, past * dim);
+            last.CopyTo(history.Slice(b * past * dim, past * dim));
         }
+    }
+
+    /// <summary>byTap[j, c] = weight[c, 0, j]: the weight [dim, 1, kernel] laid out by tap, channels contiguous, as the kernels read it.</summary>
+    /// <exception cref="ArgumentException">A dimension is not positive or a buffer's length does not match its shape.</exception>
+    public static void ByTap(ReadOnlySpan<float> weight, Span<float> byTap, int dim, int kernel)
+    {
+        const string op = "CausalConv.ByTap";
+        Check.Positive(op, ("dim", dim), ("kernel", kernel));
+        Check.Length(op, "weight", weight.Length, dim, 1, kernel);
+        Check.Length(op, "byTap", byTap.Length, kernel, dim);
+        fixed (float* w = weight) fixed (float* wt = byTap) Transpose(w, wt, dim, kernel);
     }
 
     /// <summary>
@@ -118,17 +135,25 @@ internal static unsafe class CausalConv
             byTap[j * dim + c] = weight[c * kernel + j];
     }
 
-    /// <summary>One row (b, t) per item: y[row] = bias + Σ_j byTap[j] · x[row - (kernel - 1 - j)], the taps before t = 0 skipped.</summary>
-    readonly struct ForwardJob(float* y, float* x, float* byTap, float* bias, int time, int dim, int kernel) : IVectorJob
+    /// <summary>
+    /// One row (b, t) per item: y[row] = bias + Σ_j byTap[j] · x[row - (kernel - 1 - j)], the taps before t = 0 skipped, or,
+    /// with <paramref name="windows"/> [batch, K - 1 + min(time, K - 1), dim] (each sequence's history and first inputs), the
+    /// first K - 1 rows of each sequence read there, every tap.
+    /// </summary>
+    readonly struct ForwardJob(float* y, float* x, float* windows, float* byTap, float* bias, int time, int dim, int kernel) : IVectorJob
     {
         public long BytesMoved(int count) => 8L * count * dim; // each row read once, the taps from cache
 
         public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct
         {
+            int past = kernel - 1, windowRows = past + Math.Min(time, past);
             for (int n = start; n < end; n++)
             {
                 long offset = (long)n * dim;
-                Taps<TOps, TV>(y + offset, x + offset, byTap, bias, false, Math.Max(0, kernel - 1 - n % time), kernel, -dim, dim, dim);
+                int t = n % time;
+                if (windows != null && t < past)
+                    Taps<TOps, TV>(y + offset, windows + ((long)(n / time) * windowRows + past + t) * dim, byTap, bias, false, 0, kernel, -dim, dim, dim);
+                else Taps<TOps, TV>(y + offset, x + offset, byTap, bias, false, Math.Max(0, past - t), kernel, -dim, dim, dim);
             }
         }
     }

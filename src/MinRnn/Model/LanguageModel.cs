@@ -200,7 +200,13 @@ internal abstract class LanguageModel
     {
         var matrices = parameters.Where(p => p.Shape.Length == 2 && (p == headWeight || !IsTable(p)))
             .ToDictionary(p => p, p => PackedMatrix.Pack(p.Value, p.Shape[0], p.Shape[1], oneRowOnTeam: oneRowOnTeam));
-        return new StepWeights(matrices, TabulateFirstProjection(), oneRowOnTeam);
+        var convolutions = parameters.Where(IsConvolution).ToDictionary(p => p, p =>
+        {
+            var byTap = new float[p.Value.Length];
+            CausalConv.ByTap(p.Value, byTap, p.Shape[0], p.Shape[2]);
+            return byTap;
+        });
+        return new StepWeights(matrices, convolutions, TabulateFirstProjection(), oneRowOnTeam);
     }
 
     /// <summary>
@@ -227,6 +233,21 @@ internal abstract class LanguageModel
         ReadOnlySpan<float> b = bias is null ? default : bias.Value;
         if (stepping is not null) Linear.Forward(x, stepping[weight], b, y, rows);
         else Linear.Forward(x, weight.Value, b, y, rows, weight.Shape[1], weight.Shape[0]);
+    }
+
+    /// <summary>A depthwise convolution's weight, [dim, 1, K] as PyTorch's Conv1d with groups = dim keeps it.</summary>
+    static bool IsConvolution(Parameter p) => p.Shape.Length == 3 && p.Shape[1] == 1;
+
+    /// <summary>
+    /// y = the depthwise causal convolution of x [batch·time, dim] by <paramref name="weight"/> [dim, 1, K] and
+    /// <paramref name="bias"/> (<see cref="CausalConv.Forward"/>), reading on from <paramref name="history"/> when one is
+    /// given: with the weight laid out by tap once for a <see cref="Step"/>, laid out at every call otherwise.
+    /// </summary>
+    protected void Convolve(ReadOnlySpan<float> x, Parameter weight, Parameter bias, Span<float> y, int batch, int time, Span<float> history)
+    {
+        int dim = weight.Shape[0], kernel = weight.Shape[2];
+        if (stepping is not null) CausalConv.ForwardByTap(x, stepping.ByTap(weight), bias.Value, y, batch, time, dim, kernel, history);
+        else CausalConv.Forward(x, weight.Value, bias.Value, y, batch, time, dim, kernel, history);
     }
 
     /// <summary>Whether a <see cref="RecurrentState"/> carries the model from one stretch of text to the next (the recurrent models).</summary>

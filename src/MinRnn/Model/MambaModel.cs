@@ -146,8 +146,7 @@ internal sealed class MambaModel : LanguageModel
             RmsNorm.Forward(input, b.Norm.Value, Rows(b.Normed, d), rows, d);
             Project(Rows(b.Normed, d), b.InProj, null, Rows(b.XZ, 2 * inner), rows);
             Columns.Copy(Rows(b.XZ, 2 * inner), 2 * inner, Rows(convInput, inner), inner, rows, inner);
-            CausalConv.Forward(Rows(convInput, inner), b.ConvWeight.Value, b.ConvBias.Value, Rows(b.Conv, inner), batch, time, inner, k);
-            if (state is not null) CausalConv.ContinueFrom(state.ConvHistory[i], Rows(convInput, inner), b.ConvWeight.Value, Rows(b.Conv, inner), batch, time, inner, k);
+            Convolve(Rows(convInput, inner), b.ConvWeight, b.ConvBias, Rows(b.Conv, inner), batch, time, state is null ? default : state.ConvHistory[i]);
             Silu.Forward(Rows(b.Conv, inner), Rows(activated, inner));
             Project(Rows(activated, inner), b.XProj, null, Rows(b.Projected, projected), rows);
             Columns.Copy(Rows(b.Projected, projected), projected, Rows(b.DtInput, r), r, rows, r);

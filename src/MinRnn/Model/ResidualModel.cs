@@ -95,8 +95,7 @@ internal sealed class ResidualModel : LanguageModel
             ReadOnlySpan<float> x1 = input;
             if (k > 0)
             {
-                CausalConv.Forward(input, b.ConvWeight!.Value, b.ConvBias!.Value, scratch, batch, time, d, k);
-                if (state is not null) CausalConv.ContinueFrom(state.ConvHistory[i], input, b.ConvWeight.Value, scratch, batch, time, d, k);
+                Convolve(input, b.ConvWeight!, b.ConvBias!, scratch, batch, time, state is null ? default : state.ConvHistory[i]);
                 AddBranch(input, scratch, Rows(b.X1, d), 3 * i + 1);
                 x1 = Rows(b.X1, d);
             }

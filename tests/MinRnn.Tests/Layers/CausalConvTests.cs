@@ -57,6 +57,41 @@ public class CausalConvTests
         }
     }
 
+    /// <summary>
+    /// Reading a text in pieces (shorter and longer than the kernel) with the history carried gives the output of reading
+    /// it whole bit for bit, and leaves the history at the text's last K - 1 inputs; from the weight laid out by tap as well.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void PiecesWithAHistoryEqualOneForwardExactly(SimdWidth width)
+    {
+        using var _ = Simd.Force(width);
+        int batch = 2, time = 16, dim = 37, kernel = 4;
+        var x = TestData.Uniform(batch * time * dim, 1); var w = TestData.Uniform(dim * kernel, 2); var b = TestData.Uniform(dim, 3);
+        var whole = new float[x.Length];
+        CausalConv.Forward(x, w, b, whole, batch, time, dim, kernel);
+        var byTap = new float[w.Length];
+        CausalConv.ByTap(w, byTap, dim, kernel);
+        foreach (bool tabulated in new[] { false, true })
+        {
+            var history = new float[batch * (kernel - 1) * dim];
+            int start = 0;
+            foreach (int piece in new[] { 1, 2, 1, 5, 3, 4 })
+            {
+                var input = new float[batch * piece * dim]; var y = new float[input.Length];
+                for (int s = 0; s < batch; s++) Array.Copy(x, (s * time + start) * dim, input, s * piece * dim, piece * dim);
+                if (tabulated) CausalConv.ForwardByTap(input, byTap, b, y, batch, piece, dim, kernel, history);
+                else CausalConv.Forward(input, w, b, y, batch, piece, dim, kernel, history);
+                for (int s = 0; s < batch; s++)
+                    Assert.Equal(whole.AsSpan((s * time + start) * dim, piece * dim), y.AsSpan(s * piece * dim, piece * dim));
+                start += piece;
+            }
+            Assert.Equal(time, start);
+            for (int s = 0; s < batch; s++)
+                Assert.Equal(x.AsSpan((s * time + time - kernel + 1) * dim, (kernel - 1) * dim), history.AsSpan(s * (kernel - 1) * dim, (kernel - 1) * dim));
+        }
+    }
+
     [Fact]
     public void EmptyDxSkipsTheInputGradient()
     {
@@ -96,6 +131,10 @@ public class CausalConvTests
         Assert.Contains("kernel must be positive", e.Message);
         Assert.Throws<ArgumentException>(() => CausalConv.Forward(x, w, b, x, 2, 3, 4, 2));
         Assert.Throws<ArgumentException>(() => CausalConv.Forward([], w, b, [], 0, 3, 4, 2));
+        e = Assert.Throws<ArgumentException>(() => CausalConv.Forward(x, w, b, y, 2, 3, 4, 2, history: new float[7]));
+        Assert.Contains("CausalConv.Forward: history has 7 elements, expected [2, 1, 4] = 8", e.Message);
+        e = Assert.Throws<ArgumentException>(() => CausalConv.ForwardByTap(x, w.AsSpan(0, 6), b, y, 2, 3, 4, 2));
+        Assert.Contains("CausalConv.ForwardByTap: weight has 6 elements", e.Message);
         e = Assert.Throws<ArgumentException>(() => CausalConv.Backward(x, w, y, new float[x.Length], w, new float[3], 2, 3, 4, 2));
         Assert.Contains("CausalConv.Backward: dBias has 3 elements", e.Message);
         Assert.Throws<ArgumentException>(() => CausalConv.Backward(x, w, y, y, w, b, 2, 3, 4, 2));
