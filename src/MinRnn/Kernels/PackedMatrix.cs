@@ -52,6 +52,13 @@ internal sealed unsafe class PackedMatrix
     public (int Start, int End) PanelColumns(int firstPanel, int endPanel) =>
         (Math.Min(firstPanel * columnsPerPanel, N), Math.Min(endPanel * columnsPerPanel, N));
 
+    /// <summary>The panels [First, End) that hold columns [<paramref name="firstColumn"/>, <paramref name="endColumn"/>) of y.</summary>
+    public (int First, int End) PanelsOf(int firstColumn, int endColumn) =>
+        (firstColumn / columnsPerPanel, (endColumn + columnsPerPanel - 1) / columnsPerPanel);
+
+    /// <summary>The most columns a panel holds at any width: two vectors of 16.</summary>
+    public const int MaxColumnsPerPanel = 32;
+
     /// <summary>
     /// Packs <paramref name="weight"/> [n, k] for the current SIMD width; with <paramref name="transposed"/>,
     /// the weight is stored [k, n] (so the products are y = x · weight). With <paramref name="oneRowOnTeam"/>, products of

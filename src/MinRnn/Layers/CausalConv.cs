@@ -71,6 +71,39 @@ internal static unsafe class CausalConv
         }
     }
 
+    /// <summary>
+    /// One step of one stream at channels [<paramref name="first"/>, <paramref name="end"/>) only: y[c] = bias[c] +
+    /// Σ_j byTap[j, c] · (history row j, or x for j = K - 1), then those channels of the history move on by x: a thread's
+    /// share of a step that a team job divides itself. Each channel's value is <see cref="ForwardByTap"/>'s with the
+    /// history, bit for bit. x, y [dim], byTap [K, dim], bias [dim] and history [K - 1, dim] are whole.
+    /// </summary>
+    /// <exception cref="ArgumentException">A dimension is not positive, a buffer's length does not match its shape, or the
+    /// channels are not a range of them.</exception>
+    public static void StepChannels(ReadOnlySpan<float> x, ReadOnlySpan<float> byTap, ReadOnlySpan<float> bias, Span<float> y,
+        int dim, int kernel, Span<float> history, int first, int end)
+    {
+        const string op = "CausalConv.StepChannels";
+        Validate(op, x.Length, byTap.Length, bias.Length, y.Length, 1, 1, dim, kernel);
+        Check.Length(op, "history", history.Length, 1, kernel - 1, dim);
+        if (first < 0 || end < first || end > dim) throw new ArgumentException($"{op}: channels [{first}, {end}) are not a range of the {dim}.");
+        int width = end - first, past = kernel - 1;
+        if (width == 0) return;
+        // The share's window [K, width]: its channels of the history's rows, then of x.
+        float[] window = Scratch.Get(ref historyWindows, kernel * width);
+        for (int j = 0; j < past; j++) history.Slice(j * dim + first, width).CopyTo(window.AsSpan(j * width, width));
+        x.Slice(first, width).CopyTo(window.AsSpan(past * width, width));
+        fixed (float* w = window) fixed (float* wt = byTap) fixed (float* b = bias) fixed (float* py = y)
+            VectorJob.Share(0, 1, new StepJob(py + first, w + past * width, wt + first, b + first, dim, kernel, width));
+        for (int j = 0; j < past; j++) window.AsSpan((j + 1) * width, width).CopyTo(history.Slice(j * dim + first, width));
+    }
+
+    /// <summary>The one row of <see cref="StepChannels"/>: y = bias + Σ_j byTap[j] · window[j] over <paramref name="width"/> channels.</summary>
+    readonly struct StepJob(float* y, float* last, float* byTap, float* bias, int dim, int kernel, int width) : IVectorJob
+    {
+        public void Run<TOps, TV>(int start, int end) where TOps : struct, ISimd<TV> where TV : struct =>
+            Taps<TOps, TV>(y, last, byTap, bias, false, 0, kernel, -width, dim, width);
+    }
+
     /// <summary>byTap[j, c] = weight[c, 0, j]: the weight [dim, 1, kernel] laid out by tap, channels contiguous, as the kernels read it.</summary>
     /// <exception cref="ArgumentException">A dimension is not positive or a buffer's length does not match its shape.</exception>
     public static void ByTap(ReadOnlySpan<float> weight, Span<float> byTap, int dim, int kernel)

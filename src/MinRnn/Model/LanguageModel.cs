@@ -235,6 +235,25 @@ internal abstract class LanguageModel
         else Linear.Forward(x, weight.Value, b, y, rows, weight.Shape[1], weight.Shape[0]);
     }
 
+    /// <summary>
+    /// y = x · Wᵀ for one row, no bias, inside a team job of a <see cref="Step"/>: all of it alone, else this thread's panels
+    /// of the packed W and then, unless told not to, the barrier after which every thread reads all of y. Returns the
+    /// columns computed.
+    /// </summary>
+    private protected (int First, int End) ProjectShare(WorkerContext context, ReadOnlySpan<float> x, Parameter weight, Span<float> y, bool sync = true)
+    {
+        if (context.Count == 1)
+        {
+            Project(x, weight, null, y, 1);
+            return (0, y.Length);
+        }
+        var packed = stepping![weight];
+        var (first, end) = context.Range(packed.PanelCount);
+        packed.MultiplyPanels(x, y, first, end);
+        if (sync) context.Sync();
+        return packed.PanelColumns(first, end);
+    }
+
     /// <summary>A depthwise convolution's weight, [dim, 1, K] as PyTorch's Conv1d with groups = dim keeps it.</summary>
     static bool IsConvolution(Parameter p) => p.Shape.Length == 3 && p.Shape[1] == 1;
 

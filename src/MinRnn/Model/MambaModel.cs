@@ -122,6 +122,8 @@ internal sealed class MambaModel : LanguageModel
     {
         this.batch = batch;
         this.time = time;
+        if (state is not null && batch == 1 && time == 1 && Stepping is { OneRowOnTeam: true } && Parallelism.Threads > 1 && !WorkerTeam.InsideJob)
+            return StepOnTeam(x, state);
         int d = Config.Dim, inner = Config.Hidden, r = Config.DtRank, k = Config.ConvKernel, rows = batch * time;
         int projected = r + 2 * Config.State;
         var shape = new SelectiveScanShape(batch, time, inner, Config.State);
@@ -135,13 +137,7 @@ internal sealed class MambaModel : LanguageModel
             Grow(ref b.Normed, n * d); Grow(ref b.XZ, n * 2 * inner); Grow(ref b.Conv, n * inner); Grow(ref b.Projected, n * projected);
             Grow(ref b.DtInput, n * r); Grow(ref b.Dt, n * inner); Grow(ref b.Scanned, n * inner); Grow(ref b.Output, n * d);
             if (TrainingForward) Grow(ref b.ChunkStates, shape.ChunkStatesLength);
-            // A_log changes only between steps of training; generation's steps share one snapshot of the weights.
-            if (Stepping is null || b.RatesFor != Stepping)
-            {
-                Grow(ref b.Rates, Config.State * inner);
-                SelectiveScan.Rates(b.ALog.Value, b.Rates.AsSpan(0, Config.State * inner), inner, Config.State);
-                b.RatesFor = Stepping;
-            }
+            TabulateRates(b);
 
             RmsNorm.Forward(input, b.Norm.Value, Rows(b.Normed, d), rows, d);
             Project(Rows(b.Normed, d), b.InProj, null, Rows(b.XZ, 2 * inner), rows);
@@ -160,6 +156,95 @@ internal sealed class MambaModel : LanguageModel
         Grow(ref headInput, (long)rows * d);
         RmsNorm.Forward(input, normF.Value, Rows(headInput, d), rows, d);
         return Rows(headInput, d);
+    }
+
+    /// <summary>A_log's rates for the scan: they change only between steps of training, and generation's steps share one snapshot of the weights.</summary>
+    void TabulateRates(Block b)
+    {
+        if (Stepping is not null && b.RatesFor == Stepping) return;
+        int table = Config.State * Config.Hidden;
+        Grow(ref b.Rates, table);
+        SelectiveScan.Rates(b.ALog.Value, b.Rates.AsSpan(0, table), Config.Hidden, Config.State);
+        b.RatesFor = Stepping;
+    }
+
+    /// <summary>
+    /// Channels a thread takes at a time in <see cref="StepBlocks"/>: whole blocks of the scan's tables
+    /// (<see cref="SelectiveScanShape.BlockWidth"/>) and whole panels of the packed products at every width.
+    /// </summary>
+    const int ChannelUnit = PackedMatrix.MaxColumnsPerPanel;
+
+    // Each team thread's residual stream and its normalisation [2D]; the state the step reads.
+    float[][] shares = [];
+    RecurrentState? stepState;
+    Action<WorkerContext>? stepShare;
+
+    /// <summary>
+    /// One character of one stream (a generator's step, its weights packed for the team) as a single team job rather than
+    /// some thirty (<see cref="StepBlocks"/>); the final RMSNorm after it.
+    /// </summary>
+    ReadOnlySpan<float> StepOnTeam(ReadOnlySpan<float> x, RecurrentState state)
+    {
+        int d = Config.Dim, inner = Config.Hidden;
+        foreach (var b in blocks)
+        {
+            Grow(ref b.XZ, 2 * inner); Grow(ref b.Conv, inner); Grow(ref b.Projected, Config.DtRank + 2 * Config.State); Grow(ref b.Dt, inner);
+            Grow(ref b.Scanned, inner);
+            TabulateRates(b);
+        }
+        Grow(ref activated, inner); Grow(ref branch, d); Grow(ref headInput, d);
+        int threads = Parallelism.Threads;
+        if (shares.Length != threads || shares[0].Length != 2 * d) shares = [.. Enumerable.Range(0, threads).Select(_ => new float[2 * d])];
+        foreach (var share in shares) x.CopyTo(share);
+        stepState = state;
+        Parallelism.Run(stepShare ??= context => StepBlocks(context, stepState!));
+        stepState = null;
+        RmsNorm.Forward(shares[0].AsSpan(0, d), normF.Value, headInput.AsSpan(0, d), 1, d);
+        return headInput.AsSpan(0, d);
+    }
+
+    /// <summary>
+    /// The blocks at the next character of the one stream of <paramref name="state"/>, as thread <paramref name="context"/>.Index
+    /// of Count. Every thread keeps its own copy of the residual stream (<see cref="shares"/>) and computes the RMSNorms and
+    /// residual adds on it itself; it takes its share of every product's panels, and its channels (whole
+    /// <see cref="ChannelUnit"/>s) of the conv, the SiLU, dt_proj and the scan, and waits at a barrier wherever the others'
+    /// part is needed next: five a block. Every value is computed by the same kernel as on one thread.
+    /// </summary>
+    void StepBlocks(WorkerContext context, RecurrentState state)
+    {
+        int d = Config.Dim, inner = Config.Hidden, r = Config.DtRank, n = Config.State, k = Config.ConvKernel, projected = r + 2 * n;
+        var own = shares[context.Index];
+        Span<float> h = own.AsSpan(0, d), norm = own.AsSpan(d, d), u = activated.AsSpan(0, inner), added = branch.AsSpan(0, d);
+        var (firstUnit, endUnit) = context.Range((inner + ChannelUnit - 1) / ChannelUnit);
+        int c0 = Math.Min(firstUnit * ChannelUnit, inner), c1 = Math.Min(endUnit * ChannelUnit, inner), width = c1 - c0;
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            var b = blocks[i];
+            Span<float> xz = b.XZ.AsSpan(0, 2 * inner), conv = b.Conv.AsSpan(0, inner), proj = b.Projected.AsSpan(0, projected);
+            Span<float> dt = b.Dt.AsSpan(0, inner), y = b.Scanned.AsSpan(0, inner);
+            RmsNorm.Forward(h, b.Norm.Value, norm, 1, d);
+            ProjectShare(context, norm, b.InProj, xz);
+            if (width > 0)
+            {
+                CausalConv.StepChannels(xz[..inner], Stepping!.ByTap(b.ConvWeight), b.ConvBias.Value, conv, inner, k, state.ConvHistory[i], c0, c1);
+                Silu.Forward(conv[c0..c1], u[c0..c1]);
+            }
+            context.Sync();
+            ProjectShare(context, u, b.XProj, proj);
+            if (width > 0)
+            {
+                var dtProj = Stepping![b.DtProj];
+                var (firstPanel, endPanel) = dtProj.PanelsOf(c0, c1);
+                dtProj.MultiplyPanels(proj[..r], dt, firstPanel, endPanel);
+                Residual.Add(dt[c0..c1], b.DtBias.Value.AsSpan(c0, width), dt[c0..c1]);
+                var inputs = new SelectiveScanInputs(u[c0..c1], dt[c0..c1], b.Rates.AsSpan(c0 * n, width * n), proj[r..], projected,
+                    b.D.Value.AsSpan(c0, width), xz.Slice(inner + c0, width), 2 * inner);
+                SelectiveScan.Forward(inputs, new SelectiveScanShape(1, 1, width, n), y[c0..c1], default, state.Hidden[i].AsSpan(c0 * n, width * n));
+            }
+            context.Sync();
+            ProjectShare(context, y, b.OutProj, added);
+            Residual.Add(h, added, h);
+        }
     }
 
     /// <summary>The scan's inputs for block <paramref name="b"/>: u (in <see cref="activated"/>), dt, A_log's rates, B|C past Δr's columns, D, z past x's.</summary>

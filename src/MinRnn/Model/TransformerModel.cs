@@ -280,24 +280,6 @@ internal sealed class TransformerModel : LanguageModel
         if (!alone && context.Index == 0) h.CopyTo(row);
     }
 
-    /// <summary>
-    /// y = x · Wᵀ for one row (no bias: nanoGPT's bias=False): all of it alone, else this thread's panels of the packed W
-    /// and then, unless told not to, the barrier after which every thread reads all of y. Returns the columns computed.
-    /// </summary>
-    (int First, int End) ProjectShare(WorkerContext context, ReadOnlySpan<float> x, Parameter weight, Span<float> y, bool sync = true)
-    {
-        if (context.Count == 1)
-        {
-            Project(x, weight, null, y, 1);
-            return (0, y.Length);
-        }
-        var packed = Stepping![weight];
-        var (first, end) = context.Range(packed.PanelCount);
-        packed.MultiplyPanels(x, y, first, end);
-        if (sync) context.Sync();
-        return packed.PanelColumns(first, end);
-    }
-
     /// <summary>The attention-dropout mask stream of block <paramref name="block"/> for the last forward.</summary>
     ulong AttentionStream(int block) => DropoutStream(3 * block + 3);
 }

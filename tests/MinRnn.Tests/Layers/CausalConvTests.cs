@@ -92,6 +92,29 @@ public class CausalConvTests
         }
     }
 
+    /// <summary>Steps taken in channel shares (a team's) give the output and the history of whole steps, bit for bit.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void StepsInChannelSharesEqualWholeSteps(SimdWidth width)
+    {
+        using var _ = Simd.Force(width);
+        int dim = 37, kernel = 4, steps = 6;
+        var x = TestData.Uniform(steps * dim, 1); var w = TestData.Uniform(dim * kernel, 2); var b = TestData.Uniform(dim, 3);
+        var byTap = new float[w.Length];
+        CausalConv.ByTap(w, byTap, dim, kernel);
+        var whole = TestData.Uniform((kernel - 1) * dim, 4); var shared = (float[])whole.Clone();
+        var y = new float[dim]; var yShared = new float[dim];
+        for (int t = 0; t < steps; t++)
+        {
+            var input = x.AsSpan(t * dim, dim);
+            CausalConv.ForwardByTap(input, byTap, b, y, 1, 1, dim, kernel, whole);
+            foreach (var (first, end) in new[] { (0, 16), (16, 16), (16, 32), (32, dim) })
+                CausalConv.StepChannels(input, byTap, b, yShared, dim, kernel, shared, first, end);
+            Assert.Equal(y, yShared);
+            Assert.Equal(whole, shared);
+        }
+    }
+
     [Fact]
     public void EmptyDxSkipsTheInputGradient()
     {
@@ -135,6 +158,8 @@ public class CausalConvTests
         Assert.Contains("CausalConv.Forward: history has 7 elements, expected [2, 1, 4] = 8", e.Message);
         e = Assert.Throws<ArgumentException>(() => CausalConv.ForwardByTap(x, w.AsSpan(0, 6), b, y, 2, 3, 4, 2));
         Assert.Contains("CausalConv.ForwardByTap: weight has 6 elements", e.Message);
+        e = Assert.Throws<ArgumentException>(() => CausalConv.StepChannels(b, w, b, new float[4], 4, 2, new float[4], 3, 5));
+        Assert.Contains("CausalConv.StepChannels: channels [3, 5) are not a range of the 4", e.Message);
         e = Assert.Throws<ArgumentException>(() => CausalConv.Backward(x, w, y, new float[x.Length], w, new float[3], 2, 3, 4, 2));
         Assert.Contains("CausalConv.Backward: dBias has 3 elements", e.Message);
         Assert.Throws<ArgumentException>(() => CausalConv.Backward(x, w, y, y, w, b, 2, 3, 4, 2));
