@@ -74,12 +74,29 @@ internal static unsafe class VectorOps
 
     /// <summary>x[i] *= factor for i &lt; n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Scale<TOps, TV>(float* x, float factor, int n) where TOps : struct, ISimd<TV> where TV : struct
+    public static void Scale<TOps, TV>(float* x, float factor, int n) where TOps : struct, ISimd<TV> where TV : struct =>
+        Scale<TOps, TV>(x, factor, x, n);
+
+    /// <summary>y[i] = x[i] · factor for i &lt; n; y may be x itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scale<TOps, TV>(float* x, float factor, float* y, int n) where TOps : struct, ISimd<TV> where TV : struct
     {
         TV f = TOps.Broadcast(factor);
         int i = 0;
-        for (; i <= n - TOps.Count; i += TOps.Count) TOps.Store(x + i, TOps.Mul(TOps.Load(x + i), f));
-        if (i < n) Scale<SimdScalar, float>(x + i, factor, n - i);
+        for (; i <= n - TOps.Count; i += TOps.Count) TOps.Store(y + i, TOps.Mul(TOps.Load(x + i), f));
+        if (i < n) Scale<SimdScalar, float>(x + i, factor, y + i, n - i);
+    }
+
+    /// <summary>
+    /// dst[i] = src[i] for i &lt; n, inline: the short rows of a kernel's inner loops (a head's 64 floats), where a call to
+    /// the runtime's general copy costs more than the copy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Copy<TOps, TV>(float* src, float* dst, int n) where TOps : struct, ISimd<TV> where TV : struct
+    {
+        int i = 0;
+        for (; i <= n - TOps.Count; i += TOps.Count) TOps.Store(dst + i, TOps.Load(src + i));
+        for (; i < n; i++) dst[i] = src[i];
     }
 
     /// <summary>Σ x[i]² for i &lt; n, one partial sum per lane.</summary>

@@ -452,12 +452,8 @@ internal static unsafe class CausalAttention
                 TOps.Store(alpha + v, TOps.Div(one, l));
                 TOps.Store(statistics + v, TOps.Add(TOps.Load(max + v), TOps.Log(l)));
             }
-            new ReadOnlySpan<float>(statistics, i1 - i0).CopyTo(new Span<float>(head.Lse + i0, i1 - i0));
-            for (int r = 0; r < i1 - i0; r++)
-            {
-                VectorOps.Scale<TOps, TV>(output + r * sp, alpha[r], size);
-                new ReadOnlySpan<float>(output + r * sp, size).CopyTo(new Span<float>(head.Y + (i0 + r) * head.Dim, size));
-            }
+            VectorOps.Copy<TOps, TV>(statistics, head.Lse + i0, i1 - i0);
+            for (int r = 0; r < i1 - i0; r++) VectorOps.Scale<TOps, TV>(output + r * sp, alpha[r], head.Y + (i0 + r) * head.Dim, size);
         }
     }
 
@@ -582,12 +578,11 @@ internal static unsafe class CausalAttention
             for (int k = 0; k < keyCount; k++)
             {
                 float* row = head.DQkv + (j0 + k) * qkvStride;
-                new ReadOnlySpan<float>(dk + k * sp, size).CopyTo(new Span<float>(row + dim, size));
-                new ReadOnlySpan<float>(dv + k * sp, size).CopyTo(new Span<float>(row + 2 * dim, size));
+                VectorOps.Copy<TOps, TV>(dk + k * sp, row + dim, size);
+                VectorOps.Copy<TOps, TV>(dv + k * sp, row + 2 * dim, size);
             }
         }
-        for (int i = 0; i < time; i++)
-            new ReadOnlySpan<float>(dq + (long)i * sp, size).CopyTo(new Span<float>(head.DQkv + i * qkvStride, size));
+        for (int i = 0; i < time; i++) VectorOps.Copy<TOps, TV>(dq + (long)i * sp, head.DQkv + i * qkvStride, size);
     }
 
     /// <summary>Asks for rows [r0, r1) of a head's columns (size floats at row0 + r·stride) to be brought into L2.</summary>
