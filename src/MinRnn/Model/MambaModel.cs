@@ -124,7 +124,7 @@ internal sealed class MambaModel : LanguageModel
         this.time = time;
         if (state is not null && batch == 1 && time == 1 && Stepping is { OneRowOnTeam: true } && Parallelism.Threads > 1 && !WorkerTeam.InsideJob)
             return StepOnTeam(x, state);
-        int d = Config.Dim, inner = Config.Hidden, r = Config.DtRank, k = Config.ConvKernel, rows = batch * time;
+        int d = Config.Dim, inner = Config.Hidden, r = Config.DtRank, rows = batch * time;
         int projected = r + 2 * Config.State;
         var shape = new SelectiveScanShape(batch, time, inner, Config.State);
         Grow(ref branch, (long)rows * d); Grow(ref convInput, (long)rows * inner); Grow(ref activated, (long)rows * inner);
