@@ -267,6 +267,29 @@ public class SelectiveScanTests
         Assert.Equal(wholeState, state);
     }
 
+    /// <summary>
+    /// The rates' and the state's table: blocks of 16 channels, each [N, 16], the last narrower; every (state, channel)
+    /// has its own place, and channels [c0, c1) at block boundaries are the elements [c0·N, c1·N), laid out as a table
+    /// of their own.
+    /// </summary>
+    [Fact]
+    public void TheTableKeepsEachBlockOfChannelsTogether()
+    {
+        var shape = new SelectiveScanShape(Batch: 2, Time: 1, Channels: 37, State: 3);
+        Assert.Equal(0, shape.TableIndex(0, 0));
+        Assert.Equal(16, shape.TableIndex(1, 0));
+        Assert.Equal(15, shape.TableIndex(0, 15));
+        Assert.Equal(48, shape.TableIndex(0, 16));
+        Assert.Equal(32 * 3 + 1 * 5 + 1, shape.TableIndex(1, 33));
+        Assert.Equal(5, shape.TableStride(36));
+        Assert.Equal(37 * 3 + 32 * 3 + 2 * 5 + 4, shape.StateIndex(1, 2, 36));
+        var places = Enumerable.Range(0, 3).SelectMany(s => Enumerable.Range(0, 37).Select(c => shape.TableIndex(s, c))).ToHashSet();
+        Assert.Equal(Enumerable.Range(0, 3 * 37).Select(i => (long)i).ToHashSet(), places);
+        var part = shape with { Channels = 37 - 16 };
+        for (int s = 0; s < 3; s++)
+        for (int c = 16; c < 37; c++) Assert.Equal(shape.TableIndex(s, c) - 16 * 3, part.TableIndex(s, c - 16));
+    }
+
     [Fact]
     public void BadInputIsRefusedWithTheOperationAndShapesNamed()
     {
