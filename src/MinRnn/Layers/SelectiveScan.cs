@@ -291,8 +291,8 @@ internal static unsafe class SelectiveScan
     /// <summary>
     /// Steps [t0, t0 + L) of channels c .. c + width - 1 of sequence b, the state h [N, width] in <paramref name="h"/> (taken
     /// from the carried state or zero at t0 = 0, left in the carried state after the last step). The chunk's decay rates are
-    /// first copied side by side into <paramref name="rates"/> [N, width] (in A's layout they lie a row of channels apart and
-    /// crowd a few cache sets); then a first pass forms each step's Δ, Δx and gate into <paramref name="steps"/> [3, L,
+    /// first copied into <paramref name="rates"/> [N, width], rows a vector apart as the state's in h (in the table a block
+    /// of 16 channels apart, wider than a narrower vector); then a first pass forms each step's Δ, Δx and gate into <paramref name="steps"/> [3, L,
     /// width]: those are independent of one another, so their exps and logs overlap, where inside the recurrence each step
     /// would wait for them.
     /// </summary>
