@@ -291,10 +291,10 @@ internal static unsafe class SelectiveScan
     /// <summary>
     /// Steps [t0, t0 + L) of channels c .. c + width - 1 of sequence b, the state h [N, width] in <paramref name="h"/> (taken
     /// from the carried state or zero at t0 = 0, left in the carried state after the last step). The chunk's decay rates are
-    /// first copied into <paramref name="rates"/> [N, width], rows a vector apart as the state's in h (in the table a block
-    /// of 16 channels apart, wider than a narrower vector); then a first pass forms each step's Δ, Δx and gate into <paramref name="steps"/> [3, L,
-    /// width]: those are independent of one another, so their exps and logs overlap, where inside the recurrence each step
-    /// would wait for them.
+    /// first copied into <paramref name="rates"/> [N, width], rows a vector apart as the state's in h (in the table they are
+    /// a block of 16 channels apart, wider than a narrower vector); then a first pass forms each step's Δ, Δx and gate into
+    /// <paramref name="steps"/> [3, L, width]: those are independent of one another, so their exps and logs overlap, where
+    /// inside the recurrence each step would wait for them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void ForwardChunk<TOps, TV>(in Context k, int b, int c, int t0, float* h, float* rates, float* steps)
