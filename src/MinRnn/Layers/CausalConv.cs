@@ -92,6 +92,7 @@ internal static unsafe class CausalConv
         float[] window = Scratch.Get(ref historyWindows, kernel * width);
         for (int j = 0; j < past; j++) history.Slice(j * dim + first, width).CopyTo(window.AsSpan(j * width, width));
         x.Slice(first, width).CopyTo(window.AsSpan(past * width, width));
+        using var _ = OperationProfile.Enabled ? OperationProfile.Measure(OperationProfile.NameOf<StepJob>.Value) : default;
         fixed (float* w = window) fixed (float* wt = byTap) fixed (float* b = bias) fixed (float* py = y)
             VectorJob.Share(0, 1, new StepJob(py + first, w + past * width, wt + first, b + first, dim, kernel, width));
         for (int j = 0; j < past; j++) window.AsSpan((j + 1) * width, width).CopyTo(history.Slice(j * dim + first, width));
