@@ -67,6 +67,31 @@ public class GemmTests
         Assert.Equal(one, two);
     }
 
+    /// <summary>
+    /// Deep products (K in several blocks, the team meeting twice per block), weight-gradient style, accumulating, on 1,
+    /// 2 and 3 threads: bit for bit the same and close to the reference, with one row block (its panels split in groups
+    /// between the threads), three, and eighteen.
+    /// </summary>
+    [Theory]
+    [InlineData(65, 100, 4000)]
+    [InlineData(300, 70, 3500)]
+    [InlineData(2304, 40, 1700)]
+    public void DeepProductsDoNotDependOnThreadCount(int m, int n, int k)
+    {
+        var a = TestData.Uniform(m * k, 3); var b = TestData.Uniform(k * n, 4); var start = TestData.Uniform(m * n, 5);
+        var results = new[] { 1, 2, 3 }.Select(threads => ThreadCount.With(threads, () =>
+        {
+            var c = (float[])start.Clone();
+            Gemm.Multiply(a, b, c, m, n, k, transposeA: true, accumulate: true);
+            return c;
+        })).ToArray();
+        Assert.Equal(results[0], results[1]);
+        Assert.Equal(results[0], results[2]);
+        var expected = (float[])start.Clone();
+        GemmReference.Multiply(a, b, expected, m, n, k, transposeA: true, accumulate: true);
+        TestData.AssertClose(expected, results[1], 1e-4, 1e-4 * Math.Sqrt(k), "C");
+    }
+
     [Fact]
     public void RowSumsOfATakenWhilePackingAreColumnSumsBitForBit()
     {
