@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MinRnn.Kernels;
 
@@ -18,6 +19,9 @@ internal static unsafe class Gemm
     const int MC = 128;   // rows of A packed at once (an MC x KC block stays in L2)
     const int NC = 1536;  // columns of B packed at once (at most 4.5 MB, in L3)
     const long SerialFlops = 1L << 18; // smaller products are not worth waking the team
+    // Stored rows ahead that the packing of a transposed A asks for: it reads a short piece of every row (mc of M floats),
+    // rows M floats apart, a pattern the hardware prefetchers follow too late (a weight gradient's dy, read from memory).
+    const int PackAhead = 8;
 
     /// <summary>
     /// C[m, n] = op(A) · op(B) (+ bias on every row when <paramref name="bias"/> [n] is given), or
@@ -245,6 +249,8 @@ internal static unsafe class Gemm
         for (int p = 0; p < kc; p++)
         {
             float* src = job.A + (long)(pc + p) * job.M + ic, dst = packed + p * mr;
+            if (p + PackAhead < kc && Sse.IsSupported)
+                for (int r = 0; r < mc; r += 16) Sse.Prefetch0(src + (long)PackAhead * job.M + r);
             int r0 = 0;
             for (; r0 + mr <= mc; r0 += mr)
             {
