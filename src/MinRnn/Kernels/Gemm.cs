@@ -19,8 +19,9 @@ internal static unsafe class Gemm
     const int MC = 128;   // rows of A packed at once (an MC x KC block stays in L2)
     const int NC = 1536;  // columns of B packed at once (at most 4.5 MB, in L3)
     const long SerialFlops = 1L << 18; // smaller products are not worth waking the team
-    // Stored rows ahead that the packing of a transposed A asks for: it reads a short piece of every row (mc of M floats),
-    // rows M floats apart, a pattern the hardware prefetchers follow too late (a weight gradient's dy, read from memory).
+    // Stored rows ahead that packing asks for where it reads a piece of every stored row: a transposed A (mc of M floats a
+    // row) and a row-major B (a thread's panels of N columns), rows far apart, a pattern the hardware prefetchers follow
+    // too late (a weight gradient's dy and x, read from memory).
     const int PackAhead = 8;
 
     /// <summary>
@@ -211,6 +212,8 @@ internal static unsafe class Gemm
         for (int p = 0; p < kc; p++)
         {
             float* src = job.B + (long)(pc + p) * job.N + jc;
+            if (p + PackAhead < kc && Sse.IsSupported)
+                for (int x = p0 * nr; x < Math.Min(p1 * nr, nc); x += 16) Sse.Prefetch0(src + (long)PackAhead * job.N + x);
             int full = nr % 8 == 0 ? Math.Min(p1, nc / nr) : p0; // panels without an edge, copied 8 floats at a time
             for (int q = p0; q < full; q++)
             {
