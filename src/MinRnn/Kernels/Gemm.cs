@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -209,11 +210,11 @@ internal static unsafe class Gemm
         }
         if (job.TransposeB) return;
         // B is row-major: read each row once, left to right, and deal it out to the panels.
+        int pieceLength = Math.Min(p1 * nr, nc) - p0 * nr; // the floats of a row that panels [p0, p1) hold
         for (int p = 0; p < kc; p++)
         {
             float* src = job.B + (long)(pc + p) * job.N + jc;
-            if (p + PackAhead < kc && Sse.IsSupported)
-                for (int x = p0 * nr; x < Math.Min(p1 * nr, nc); x += 16) Sse.Prefetch0(src + (long)PackAhead * job.N + x);
+            if (p + PackAhead < kc) PrefetchPiece(src + (long)PackAhead * job.N + p0 * nr, pieceLength);
             int full = nr % 8 == 0 ? Math.Min(p1, nc / nr) : p0; // panels without an edge, copied 8 floats at a time
             for (int q = p0; q < full; q++)
             {
@@ -252,8 +253,7 @@ internal static unsafe class Gemm
         for (int p = 0; p < kc; p++)
         {
             float* src = job.A + (long)(pc + p) * job.M + ic, dst = packed + p * mr;
-            if (p + PackAhead < kc && Sse.IsSupported)
-                for (int r = 0; r < mc; r += 16) Sse.Prefetch0(src + (long)PackAhead * job.M + r);
+            if (p + PackAhead < kc) PrefetchPiece(src + (long)PackAhead * job.M, mc);
             int r0 = 0;
             for (; r0 + mr <= mc; r0 += mr)
             {
@@ -267,6 +267,14 @@ internal static unsafe class Gemm
                 if (sums != null) for (int r = r0; r < mc; r++) sums[r] += src[r];
             }
         }
+    }
+
+    /// <summary>Asks for the cache lines of <paramref name="count"/> floats from <paramref name="piece"/> into L1 (a row <see cref="PackAhead"/> ahead).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PrefetchPiece(float* piece, int count)
+    {
+        if (!Sse.IsSupported) return;
+        for (int x = 0; x < count; x += 16) Sse.Prefetch0(piece + x);
     }
 
     /// <summary>dst[0..count] = src[0..count], eight floats at a time.</summary>
